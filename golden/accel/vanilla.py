@@ -1,5 +1,5 @@
 """Method 1, vanilla: reshape to (N*, C, T), left-pad (k-1)d zeros, depthwise ``conv1d`` (papers/000
-section 4.3, Eq. 22), reshape back. Autograd gives the backward pass (Eq. 23-24)."""
+section 4.3, Eq. 22), reshape back. Autograd gives the backward pass (Eq. 23-25)."""
 
 import torch
 import torch.nn.functional as F
@@ -26,9 +26,11 @@ def from_nct(y: torch.Tensor, layout: str, meta: tuple) -> torch.Tensor:
     return y.reshape(N, -1, C, T).transpose(1, 2).reshape(N, C, *rest, T)
 
 
-def temporal_conv_vanilla(x: torch.Tensor, weight: torch.Tensor, dilation: int, layout: str) -> torch.Tensor:
+def temporal_conv_vanilla(x: torch.Tensor, weight: torch.Tensor, dilation: int, layout: str,
+                          bias: torch.Tensor | None = None) -> torch.Tensor:
     C, k = weight.shape
     y, meta = to_nct(x, layout)
     y = F.pad(y, ((k - 1) * dilation, 0))
-    h = F.conv1d(y, weight.to(y.dtype).unsqueeze(1), dilation=dilation, groups=C)
+    b = None if bias is None else bias.to(y.dtype)
+    h = F.conv1d(y, weight.to(y.dtype).unsqueeze(1), b, dilation=dilation, groups=C)
     return from_nct(h, layout, meta)

@@ -1,0 +1,77 @@
+"""The comparison `make results` runs: which networks, seeds and epochs (papers/000 Table 3/5/10,
+Figure 5 on the digits tasks). Every neuron gets the same network, optimizer, learning rate, batch
+size and epochs of its task (:class:`golden.train.loop.TrainConfig` defaults); nothing is tuned per
+neuron.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .loop import TrainConfig
+from .models import ModelConfig
+
+SEEDS = (0, 1, 2)
+#: Epochs per task (sized so that the whole comparison fits in an hour on 2 CPU cores).
+EPOCHS = {"seq-digits": 40, "pixel-digits": 30}
+#: Orders of the accuracy-against-k curves (Figure 5).
+ORDERS = (1, 2, 4, 8)
+#: The order of the baselines that have one (masked / sliding PSN): 8 = T of seq-digits.
+BASELINE_ORDER = 8
+BASELINES = ("psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard", "psu", "ipsu", "rpsu")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the comparison."""
+
+    task: str
+    neuron: str
+    order: int
+    dilation: str
+    seed: int
+
+    @property
+    def group(self) -> str:
+        """The run without its seed (what means and spreads are taken over)."""
+        return f"{self.task}/{self.neuron}/k{self.order}/{self.dilation}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}_{self.neuron}_k{self.order}_{self.dilation}_s{self.seed}"
+
+    def config(self, epochs: dict[str, int] = EPOCHS, subset: int | None = None) -> TrainConfig:
+        model = ModelConfig(task=self.task, neuron=self.neuron, order=self.order, dilation=self.dilation)
+        return TrainConfig(model=model, epochs=epochs[self.task], seed=self.seed, train_subset=subset,
+                           test_subset=subset)
+
+
+def _groups() -> list[tuple[str, str, int, str]]:
+    g: list[tuple[str, str, int, str]] = []
+    # pixel-digits: accuracy against k with and without sawtooth dilations (Table 10, Figure 5b);
+    # with k = 1 the dilation has no effect, so only one run
+    for k in ORDERS:
+        for dil in (("fixed",) if k == 1 else ("fixed", "sawtooth")):
+            g.append(("pixel-digits", "mulfree", k, dil))
+    # quantization cost on pixel-digits (same neuron, float weights)
+    for k in (2, 4):
+        g.append(("pixel-digits", "cwpsn", k, "sawtooth"))
+    # seq-digits: accuracy against k for the mul-free neuron and the sliding PSN (Figure 5a, Table 3)
+    for k in ORDERS:
+        for dil in (("fixed",) if k == 1 else ("fixed", "sawtooth")):
+            g.append(("seq-digits", "mulfree", k, dil))
+        if k != BASELINE_ORDER:
+            g.append(("seq-digits", "sliding-psn", k, "fixed"))
+    for dil in ("fixed", "sawtooth"):
+        g.append(("seq-digits", "cwpsn", 4, dil))
+    # every baseline on both tasks
+    for task in ("seq-digits", "pixel-digits"):
+        for name in BASELINES:
+            g.append((task, name, BASELINE_ORDER, "fixed"))
+    return g
+
+
+def plan(seeds=SEEDS) -> list[Run]:
+    """Every run of the comparison, seeds innermost; the long pixel-digits runs first."""
+    runs = [Run(task, neuron, k, dil, s) for task, neuron, k, dil in _groups() for s in seeds]
+    return sorted(runs, key=lambda r: r.task != "pixel-digits")  # stable: keeps the order within a task

@@ -1,0 +1,193 @@
+"""Tables, claim answers and plots of the training comparison (used by :mod:`golden.train.results`)."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+from golden.baselines import NEURONS
+
+from .experiments import BASELINE_ORDER, ORDERS, SEEDS
+from .tasks import NUM_CLASSES, TASKS
+
+CHANCE = 1.0 / NUM_CLASSES
+#: "Well above chance": at least three times the 10 % of guessing.
+WELL_ABOVE_CHANCE = 3 * CHANCE
+#: Largest quantization cost (points) papers/000 leads one to expect.
+QUANT_BUDGET = 2.0
+
+
+def _g(task, neuron, k, dil):
+    return f"{task}/{neuron}/k{k}/{dil}"
+
+
+def _pct(entry, metric="test_acc") -> str:
+    m = entry[metric]
+    return f"{100 * m['mean']:.2f} ± {100 * m['std']:.2f}"
+
+
+def _get(summary, task, neuron, k, dil):
+    if neuron == "mulfree" and k == 1:
+        dil = "fixed"  # with k = 1 the dilation has no effect: one run stands for both
+    return summary.get(_g(task, neuron, k, dil))
+
+
+def _compare(a, b) -> dict | None:
+    """a - b in points with both spreads; None if either is missing."""
+    if a is None or b is None:
+        return None
+    da, db = a["test_acc"], b["test_acc"]
+    return {"a_mean": 100 * da["mean"], "a_std": 100 * da["std"], "b_mean": 100 * db["mean"],
+            "b_std": 100 * db["std"], "delta": 100 * (da["mean"] - db["mean"]),
+            "spread": 100 * (da["std"] + db["std"])}
+
+
+def claims(summary: dict) -> dict:
+    """The papers' three claims on this data, answered with the measured numbers."""
+    out = {"sawtooth": [], "order": [], "quantization": []}
+    for k in (2, 4, 8):
+        c = _compare(_get(summary, "pixel-digits", "mulfree", k, "sawtooth"),
+                     _get(summary, "pixel-digits", "mulfree", k, "fixed"))
+        if c:
+            c.update(k=k, holds=c["delta"] > 0, clear=c["delta"] > c["spread"])
+            out["sawtooth"].append(c)
+    slid = _get(summary, "seq-digits", "sliding-psn", 8, "fixed")
+    for dil in ("sawtooth", "fixed"):
+        c = _compare(_get(summary, "seq-digits", "mulfree", 4, dil), slid)
+        if c:
+            c.update(dilation=dil, holds=c["delta"] >= 0, within_spread=abs(c["delta"]) <= c["spread"])
+            out["order"].append(c)
+    pairs = [("seq-digits", 4, "fixed"), ("seq-digits", 4, "sawtooth"), ("pixel-digits", 2, "sawtooth"),
+             ("pixel-digits", 4, "sawtooth")]
+    for task, k, dil in pairs:
+        c = _compare(_get(summary, task, "cwpsn", k, dil), _get(summary, task, "mulfree", k, dil))
+        if c:
+            c.update(task=task, k=k, dilation=dil, cost=c["delta"], holds=c["delta"] <= QUANT_BUDGET)
+            out["quantization"].append(c)
+    return out
+
+
+def _neuron_rows(summary: dict, task: str) -> list[str]:
+    rows = ["| neuron | k | dilation | test acc % (mean ± std) | min..max | train acc % | firing rate "
+            "| s/run | params | finite | well above chance |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    order = list(NEURONS)
+    entries = sorted((e for e in summary.values() if e["task"] == task),
+                     key=lambda e: (order.index(e["neuron"]), e["order"], e["dilation"]))
+    for e in entries:
+        uses_k = NEURONS[e["neuron"]].uses_order
+        t = e["test_acc"]
+        rows.append(
+            f"| {e['neuron']} | {e['order'] if uses_k else '-'} | "
+            f"{e['dilation'] if NEURONS[e['neuron']].uses_dilation else '-'} | {_pct(e)} | "
+            f"{100 * t['min']:.1f}..{100 * t['max']:.1f} | {_pct(e, 'train_acc')} | "
+            f"{e['firing_rate']['mean']:.3f} | {e['seconds']['mean']:.0f} | {e['params']} | "
+            f"{'yes' if e['finite'] else 'NO'} | {'yes' if t['min'] >= WELL_ABOVE_CHANCE else 'NO'} |")
+    return rows
+
+
+def _claim_lines(c: dict) -> list[str]:
+    lines = ["## The papers' claims on this data", ""]
+    lines += ["**1. Sawtooth dilations beat fixed d = 1 at small k** (papers/000 Table 10, Figure 5b; "
+              "pixel-digits, mul-free neuron):", "",
+              "| k | fixed d=1 | sawtooth | sawtooth - fixed (points) | holds? |", "|---|---|---|---|---|"]
+    for s in c["sawtooth"]:
+        verdict = ("yes, beyond the seeds' spread" if s["clear"] else "yes, within the seeds' spread"
+                   ) if s["holds"] else "no"
+        lines.append(f"| {s['k']} | {s['b_mean']:.2f} ± {s['b_std']:.2f} | {s['a_mean']:.2f} ± "
+                     f"{s['a_std']:.2f} | {s['delta']:+.2f} | {verdict} |")
+    lines += ["", "**2. The mul-free channel-wise PSN at k = 4 is at least as accurate as the sliding PSN "
+              "at k = 8** (papers/000 Table 3/5; seq-digits):", "",
+              "| mul-free k=4 | sliding PSN k=8 | difference (points) | holds? |", "|---|---|---|---|"]
+    for s in c["order"]:
+        verdict = "yes" if s["holds"] else ("no, but within the seeds' spread" if s["within_spread"]
+                                            else "no")
+        lines.append(f"| {s['a_mean']:.2f} ± {s['a_std']:.2f} ({s['dilation']}) | {s['b_mean']:.2f} ± "
+                     f"{s['b_std']:.2f} | {s['delta']:+.2f} | {verdict} |")
+    lines += ["", f"**3. Quantization costs at most {QUANT_BUDGET:.0f} points** (same neuron, float "
+              "weights (cwpsn) against power-of-two weights (mulfree)):", "",
+              "| task | k | dilation | float weights | power-of-two | cost (points) | holds? |",
+              "|---|---|---|---|---|---|---|"]
+    for s in c["quantization"]:
+        lines.append(f"| {s['task']} | {s['k']} | {s['dilation']} | {s['a_mean']:.2f} ± {s['a_std']:.2f} | "
+                     f"{s['b_mean']:.2f} ± {s['b_std']:.2f} | {s['cost']:+.2f} | "
+                     f"{'yes' if s['holds'] else 'no'} |")
+    return lines
+
+
+def plot_orders(out: Path, summary: dict) -> None:
+    """pixel_order.png and seq_order.png: accuracy against k (Figure 5 of papers/000)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {
+        "pixel_order.png": ("pixel-digits (T = 64)", [("mulfree", "fixed", "mul-free, fixed d = 1"),
+                                                      ("mulfree", "sawtooth", "mul-free, sawtooth d"),
+                                                      ("cwpsn", "sawtooth", "float weights, sawtooth d")]),
+        "seq_order.png": ("seq-digits (T = 8)", [("mulfree", "fixed", "mul-free, fixed d = 1"),
+                                                 ("mulfree", "sawtooth", "mul-free, sawtooth d"),
+                                                 ("cwpsn", "fixed", "float weights, fixed d = 1"),
+                                                 ("sliding-psn", "fixed", "sliding PSN")]),
+    }
+    for name, (title, lines) in curves.items():
+        task = title.split()[0]
+        fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=120)
+        for neuron, dil, label in lines:
+            pts = [(k, e) for k in ORDERS if (e := _get(summary, task, neuron, k, dil)) is not None]
+            if not pts:
+                continue
+            ks = [k for k, _ in pts]
+            ax.errorbar(ks, [100 * e["test_acc"]["mean"] for _, e in pts],
+                        yerr=[100 * e["test_acc"]["std"] for _, e in pts], marker="o", capsize=3,
+                        label=label, linestyle="-" if len(pts) > 1 else "none")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(ORDERS), [str(k) for k in ORDERS])
+        ax.set_xlabel("order k")
+        ax.set_ylabel(f"test accuracy % (mean ± std, {len(SEEDS)} seeds)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / name)
+        plt.close(fig)
+
+
+def write_report(out: Path, summary: dict, *, wall_seconds: float, jobs: int, epochs: dict,
+                 trained: int, total: int) -> None:
+    """Write results.json, README.md and the plots into ``out``."""
+    c = claims(summary)
+    cpu_seconds = sum(e["seconds"]["mean"] * len(e["seeds"]) for e in summary.values())
+    meta = {"wall_seconds_this_invocation": wall_seconds, "runs_trained_this_invocation": trained,
+            "runs_total": total, "train_seconds_sum_all_runs": cpu_seconds, "jobs": jobs,
+            "epochs": epochs, "seeds": list(SEEDS), "machine": platform.machine(),
+            "python": platform.python_version()}
+    (out / "results.json").write_text(json.dumps({"meta": meta, "claims": c, "configs": summary},
+                                                 indent=1) + "\n")
+    plot_orders(out, summary)
+    lines = [
+        "# Training comparison on the digits tasks", "",
+        "Generated by `make results` (`python -m golden.train.results --output-dir results`); "
+        "hand-written discussion of the numbers: [ANALYSIS.md](ANALYSIS.md).", "",
+        f"Data: `sklearn.datasets.load_digits` (1797 8x8 images), fixed stratified split 75/25 "
+        f"(1347 train, 450 test). seq-digits feeds rows (T = {TASKS['seq-digits'].steps}, "
+        f"{TASKS['seq-digits'].features} features per step), pixel-digits pixels "
+        f"(T = {TASKS['pixel-digits'].steps}, 1 feature per step); pixel values scaled to [0, 1].", "",
+        "Network (same for every neuron): `{Linear(64) -> BatchNorm -> neuron} x 3 -> Linear(10)` at every "
+        "step, logits averaged over time. AdamW (lr 1e-2, weight decay 1e-2), cosine schedule, batch 64, "
+        f"epochs {epochs}, arctan surrogate (alpha 2), seeds {list(SEEDS)}. Accuracy is that of the last "
+        f"epoch (no early stopping on the test set). Baselines with an order use k = {BASELINE_ORDER}. "
+        "The channel-wise neurons use the batch-norm threshold of papers/000 Appendix C and "
+        "the exponential weight init; mulfree has power-of-two weights (exponents in [-8, 7]).", "",
+        f"Time: {total} runs; this invocation trained {trained} of them in {wall_seconds / 60:.1f} min wall "
+        f"on {jobs} worker processes (1 torch thread each); the runs' training times add up to "
+        f"{cpu_seconds / 60:.1f} min.", "",
+    ]
+    lines += _claim_lines(c)
+    for task in TASKS:
+        lines += ["", f"## All neurons on {task}", ""] + _neuron_rows(summary, task)
+    lines += ["", "## Accuracy against the order k", "", "![pixel-digits](pixel_order.png)",
+              "![seq-digits](seq_order.png)", ""]
+    (out / "README.md").write_text("\n".join(lines) + "\n")

@@ -1,0 +1,129 @@
+"""``python -m golden.train.results --output-dir results`` (``make results``): train every network of
+:mod:`golden.train.experiments` with 3 seeds and write
+
+* ``runs/<run>.json``: each run's result (kept: a rerun skips runs already there with the same config);
+* ``results.json``: per configuration mean, spread (sample standard deviation) and the seeds' values,
+  the answers to the papers' claims, and the wall time;
+* ``README.md``: the tables (all neurons, the claims) in Markdown;
+* ``pixel_order.png``, ``seq_order.png``: test accuracy against the order k with and without sawtooth
+  dilations (papers/000 Figure 5).
+
+Runs go to a pool of ``--jobs`` worker processes with one torch thread each; a line per finished run
+shows progress.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from .experiments import EPOCHS, Run, plan
+from .report import write_report
+
+
+def _work(item):
+    run, epochs, subset = item
+    import torch
+
+    from .loop import train
+
+    torch.set_num_threads(1)
+    result = train(run.config(epochs, subset), progress=False)
+    d = result.to_dict()
+    d["run"] = {"key": run.key, "group": run.group, "task": run.task, "neuron": run.neuron,
+                "order": run.order, "dilation": run.dilation, "seed": run.seed}
+    return run, d
+
+
+def _cached(path: Path, config: dict) -> dict | None:
+    try:
+        d = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return d if d.get("config") == config else None
+
+
+def summarize(records: list[dict]) -> dict[str, dict]:
+    """Group run records by configuration: mean, sample std, min, max and values of each metric."""
+    groups: dict[str, list[dict]] = {}
+    for r in records:
+        groups.setdefault(r["run"]["group"], []).append(r)
+    out = {}
+    for g, rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["run"]["seed"])
+        entry = {k: rs[0]["run"][k] for k in ("task", "neuron", "order", "dilation")}
+        entry["seeds"] = [r["run"]["seed"] for r in rs]
+        entry["finite"] = all(r["finite"] for r in rs)
+        for metric in ("test_acc", "train_acc", "firing_rate", "seconds"):
+            vals = [float(r[metric]) for r in rs]
+            entry[metric] = {"mean": statistics.fmean(vals),
+                             "std": statistics.stdev(vals) if len(vals) > 1 else 0.0,
+                             "min": min(vals), "max": max(vals), "values": vals}
+        entry["params"] = rs[0]["params"]
+        out[g] = entry
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m golden.train.results", description=__doc__.split("\n")[0])
+    p.add_argument("--output-dir", type=Path, default=Path("results"))
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per configuration (default 3)")
+    p.add_argument("--epochs-scale", type=float, default=1.0,
+                   help="multiply every task's epochs (e.g. 0.1 for a quick look)")
+    p.add_argument("--subset", type=int, default=None, help="train/test on this many samples (smoke)")
+    p.add_argument("--only", default=None, help="run only groups whose name contains this text")
+    args = p.parse_args(argv)
+    if args.jobs < 1 or args.seeds < 1 or args.epochs_scale <= 0:
+        p.error("--jobs, --seeds and --epochs-scale must be positive")
+    out = args.output_dir
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    epochs = {t: max(1, round(e * args.epochs_scale)) for t, e in EPOCHS.items()}
+    runs = [r for r in plan(tuple(range(args.seeds))) if args.only is None or args.only in r.group]
+    records, todo = [], []
+    for run in runs:
+        cached = _cached(out / "runs" / f"{run.key}.json", run.config(epochs, args.subset).to_dict())
+        (records.append(cached) if cached else todo.append(run))
+    print(f"{len(runs)} runs, {len(records)} already done, {len(todo)} to train on {args.jobs} "
+          f"workers; epochs {epochs}", flush=True)
+    start = time.perf_counter()
+    items = [(r, epochs, args.subset) for r in todo]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
+        for i, (run, d) in enumerate(pool.imap_unordered(_work, items), 1):
+            (out / "runs" / f"{run.key}.json").write_text(json.dumps(d, indent=1) + "\n")
+            records.append(d)
+            el = time.perf_counter() - start
+            print(f"[{i}/{len(todo)}] {run.group} seed {run.seed}: test {d['test_acc']:.4f} "
+                  f"train {d['train_acc']:.4f}{'' if d['finite'] else ' NaN!'} ({d['seconds']:.0f} s; "
+                  f"elapsed {el / 60:.1f} min)", flush=True)
+    wall = time.perf_counter() - start
+    summary = summarize(records)
+    write_report(out, summary, wall_seconds=wall, jobs=args.jobs, epochs=epochs,
+                 trained=len(todo), total=len(runs))
+    print(f"done: {len(todo)} runs trained in {wall / 60:.1f} min; wrote {out}/README.md, results.json, "
+          f"pixel_order.png, seq_order.png", flush=True)
+    return 0
+
+
+class _Serial:
+    """Pool stand-in for --jobs 1 (runs in this process)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def imap_unordered(fn, items):
+        return map(fn, items)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

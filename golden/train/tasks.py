@@ -1,0 +1,89 @@
+"""Digit tasks that need no download: ``sklearn.datasets.load_digits`` (1797 8x8 images, 10 classes)
+fed to a network as a sequence.
+
+* ``seq-digits``: row by row, T = 8 steps of 8 features (the small cousin of sequential CIFAR,
+  papers/000 Table 3).
+* ``pixel-digits``: pixel by pixel, T = 64 steps of 1 feature (the small cousin of pixel CIFAR,
+  papers/000 Figure 5b / Table 10): a long-dependency task where the order k and the dilations matter.
+
+Pixel values 0..16 are scaled to [0, 1]. The train/test split is fixed (stratified, seeded by
+``SPLIT_SEED``) so that every run, whatever its training seed, sees the same test set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shiftpsn.errors import UsageError
+
+#: Seed of the one train/test split every run uses.
+SPLIT_SEED = 0
+#: Share of the 1797 images held out for testing.
+TEST_FRACTION = 0.25
+NUM_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class TaskShape:
+    """Time steps and features per step of a task."""
+
+    steps: int
+    features: int
+
+
+TASKS = {
+    "seq-digits": TaskShape(steps=8, features=8),
+    "pixel-digits": TaskShape(steps=64, features=1),
+}
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """A task's split: ``x_*`` float32 (N, T, F) in [0, 1], ``y_*`` int64 (N,)."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def shape(self) -> TaskShape:
+        return TASKS[self.name]
+
+
+def check_task(name: str) -> TaskShape:
+    """The shape of task ``name``; UsageError (one line) for an unknown task."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise UsageError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}") from None
+
+
+def load_task(name: str, *, train_subset: int | None = None, test_subset: int | None = None) -> TaskData:
+    """Load task ``name`` with the fixed stratified split.
+
+    Parameters
+    ----------
+    name : str
+        ``seq-digits`` or ``pixel-digits``.
+    train_subset, test_subset : int, optional
+        Keep only the first this many samples of each split (smoke tests).
+    """
+    shape = check_task(name)
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    # 8x8 images, rows top to bottom, pixels left to right within a row
+    x = (digits.images.astype(np.float32) / 16.0).reshape(-1, shape.steps, shape.features)
+    y = digits.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=TEST_FRACTION, random_state=SPLIT_SEED,
+                                              stratify=y)
+    if train_subset is not None:
+        x_tr, y_tr = x_tr[:train_subset], y_tr[:train_subset]
+    if test_subset is not None:
+        x_te, y_te = x_te[:test_subset], y_te[:test_subset]
+    return TaskData(name, np.ascontiguousarray(x_tr), y_tr, np.ascontiguousarray(x_te), y_te)

@@ -1,0 +1,109 @@
+"""Runtime weights: the configuration register file behind ``cfg__addr`` / ``cfg__data`` / ``cfg__we``."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from shiftpsn.spec import CoreSpec
+
+from .layouts import tap_word_layout
+
+__all__ = ["config_signature", "RuntimeWeights"]
+
+
+def config_signature(spec: CoreSpec) -> wiring.Signature:
+    """The configuration port as its driver sees it: ``addr``, ``data``, ``we`` (write strobe)."""
+    return wiring.Signature({
+        "addr": Out(spec.cfg_addr_width),
+        "data": Out(spec.cfg_data_width),
+        "we": Out(1),
+    })
+
+
+class RuntimeWeights(wiring.Component):
+    """Configuration registers of a runtime-weights core (register map of docs/ARCHITECTURE.md).
+
+    A write (``cfg.we`` high at a clock edge) stores ``cfg.data`` at ``cfg.addr``: tap word
+    ``c*k + i`` or threshold ``C*k + c`` (:meth:`CoreSpec.config_words`); other addresses are
+    ignored. The registers are not cleared by reset; they power up holding ``spec``'s weights.
+
+    For ``arith = "shift"`` each tap register holds the tap word as written (shift amount, sign,
+    zero flag). For ``arith = "mac"`` a written tap word is decoded into the tap's signed integer
+    weight ``sign * 2**amount`` (0 for a zero tap, ``mac_weight_width`` bits), the weight memory
+    of a multiply-accumulate neuron.
+
+    Parameters
+    ----------
+    spec : CoreSpec
+        Sets the sizes, the register map and the power-up values.
+
+    Members
+    -------
+    cfg : In(config_signature(spec))
+        Configuration port.
+    tap : Out(ArrayLayout(ArrayLayout(tap_word_layout(spec), k), C))
+        (``arith = "shift"``) ``tap[c][i]``: tap word of tap ``(c, i)``.
+    weight : Out(ArrayLayout(ArrayLayout(signed(mac_weight_width), k), C))
+        (``arith = "mac"``) ``weight[c][i]``: integer weight of tap ``(c, i)``.
+    threshold : Out(ArrayLayout(signed(threshold_width), C))
+        Threshold of channel c.
+    """
+
+    def __init__(self, *, spec: CoreSpec):
+        self._spec = spec
+        C, k = spec.channels, spec.order
+        members = {"cfg": In(config_signature(spec))}
+        if spec.arith == "mac":
+            members["weight"] = Out(data.ArrayLayout(data.ArrayLayout(signed(spec.mac_weight_width), k), C))
+        else:
+            members["tap"] = Out(data.ArrayLayout(data.ArrayLayout(tap_word_layout(spec), k), C))
+        members["threshold"] = Out(data.ArrayLayout(signed(spec.threshold_width), spec.channels))
+        super().__init__(members)
+
+    @staticmethod
+    def register_bits_of(s: CoreSpec) -> int:
+        """Flip-flops of the register file of a core for spec ``s``."""
+        per_tap = s.mac_weight_width if s.arith == "mac" else s.tap_word_width
+        return s.channels * s.order * per_tap + s.channels * s.threshold_width
+
+    def elaborate(self, platform):
+        m = Module()
+        s = self._spec
+        C, k = s.channels, s.order
+        mac = s.arith == "mac"
+        word = tap_word_layout(s)(self.cfg.data[: s.tap_word_width])
+        if mac:
+            # Decode once for all registers: sign * 2**amount, or 0 for a zero tap.
+            magnitude = (Const(1, 1) << word.amount)[: s.shift_range + 1]
+            written_tap = Mux(word.zero, 0, Mux(word.neg, -magnitude, magnitude))
+            tap_out = self.weight
+        else:
+            written_tap = word.as_value()
+            tap_out = self.tap
+        written_threshold = self.cfg.data[: s.threshold_width]
+
+        # One register vector per channel: its k tap fields, then its threshold (fewer, wider
+        # signals keep the Verilog of wide cores small). Each field has its own address comparator.
+        tap_width = s.mac_weight_width if mac else s.tap_word_width
+        row_width = k * tap_width + s.threshold_width
+        for c in range(C):
+            init = [(s.int_weight(c, i) if mac else s.tap_word(c, i)) for i in range(k)] + [s.threshold_hw(c)]
+            fields = [(c * k + i, i * tap_width, tap_width, written_tap) for i in range(k)]
+            fields.append((C * k + c, k * tap_width, s.threshold_width, written_threshold))
+            row = Signal(row_width, init=_pack(init, [f[2] for f in fields]), reset_less=True, name=f"weights{c}")
+            for addr, offset, width, value in fields:
+                with m.If(self.cfg.we & (self.cfg.addr == addr)):
+                    m.d.sync += row[offset: offset + width].eq(value)
+            m.d.comb += [tap_out[c].eq(row[: k * tap_width]), self.threshold[c].eq(row[k * tap_width:])]
+        return m
+
+
+def _pack(values: list[int], widths: list[int]) -> int:
+    """Two's-complement fields packed LSB first."""
+    word, offset = 0, 0
+    for value, width in zip(values, widths):
+        word |= (value & ((1 << width) - 1)) << offset
+        offset += width
+    return word

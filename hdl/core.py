@@ -1,0 +1,183 @@
+"""The shift-add channel-wise PSN core (papers/000, Eq. 10 and 17-18) as an Amaranth component."""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from shiftpsn.spec import CoreSpec
+
+from .config import RuntimeWeights, config_signature
+from .lane import ChannelLane
+from .layouts import input_layout, output_layout
+
+__all__ = ["ShiftPSNCore"]
+
+
+class ShiftPSNCore(wiring.Component):
+    """Channel-wise parallel spiking neuron with power-of-two weights, one time step per beat.
+
+    For every channel c and time step t (INTERFACE.md section 2, Eq. 17-18 of papers/000)::
+
+        acc[t][c]   = sum_i sign[c][i] * (X[t - (k-1-i)*d][c] << (shift[c][i] - exp_min))
+        spike[t][c] = acc[t][c] >= threshold[c]
+
+    A beat carries one time step of all C channels. Each channel is a :class:`ChannelLane`
+    (delay line, one term per tap, adder tree with ``spec.pipeline`` register stages, comparator);
+    runtime weights come from a :class:`RuntimeWeights` register file. The output register holds
+    one beat. The whole pipeline advances when that register is empty or being read
+    (``i.ready = ~o.valid | o.ready``), so no beat is lost or duplicated under back-pressure and
+    one beat per cycle flows while ``o.ready`` is high. Latency: ``spec.pipeline + 1`` cycles.
+    ``rst`` (synchronous) clears the delay lines, pipeline and valid flags, not the weights.
+
+    Parameters
+    ----------
+    spec : CoreSpec
+        Sizes, weight mode, arithmetic, pipeline depth, and the weights (baked in for
+        ``weights = "constant"``; the power-up values of the configuration registers otherwise).
+    lane_module : str, optional
+        Runtime weights only: instantiate every channel as this Verilog module (``Instance``) rather
+        than elaborating C copies of the lane, which keeps the Verilog of wide cores small and its
+        generation fast. The module must be :attr:`shared_lane` converted under that name (as
+        :func:`hdl.generate.generate` does). Such a core can not run in Amaranth's simulator.
+
+    Members
+    -------
+    i : In(stream.Signature(input_layout(spec)))
+        Input beats. ``payload.x``: ArrayLayout(signed(input_width), C), the time step's inputs;
+        ``payload.first``: 1 bit, the beat starts a new sequence (its history reads as zero).
+    o : Out(stream.Signature(output_layout(spec)))
+        Output beats, in input order. ``payload.spikes``: unsigned(C), bit c = channel c;
+        ``payload.first``: 1 bit, copied from the input beat; ``payload.acc`` (only when
+        ``spec.emit_acc``): ArrayLayout(signed(acc_width), C).
+    cfg : In(config_signature(spec))
+        Only for ``weights = "runtime"``: ``addr`` (cfg_addr_width), ``data`` (cfg_data_width),
+        ``we`` (1); register map in :class:`RuntimeWeights`.
+    """
+
+    def __init__(self, *, spec: CoreSpec, lane_module: str | None = None):
+        if not isinstance(spec, CoreSpec):
+            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        runtime = spec.weights == "runtime"
+        if lane_module is not None and not runtime:
+            raise ValueError("lane_module needs runtime weights (constant lanes differ per channel)")
+        self._spec = spec
+        self._lane_module = lane_module
+        if runtime:
+            self._shared_lane = ChannelLane(spec=spec, channel=None) if lane_module else None
+            self._lanes = None if lane_module else [ChannelLane(spec=spec, channel=None)
+                                                    for _ in range(spec.channels)]
+        else:
+            self._shared_lane = None
+            self._lanes = [ChannelLane(spec=spec, channel=c) for c in range(spec.channels)]
+        members = {
+            "i": In(stream.Signature(input_layout(spec))),
+            "o": Out(stream.Signature(output_layout(spec))),
+        }
+        if runtime:
+            members["cfg"] = In(config_signature(spec))
+        super().__init__(members)
+
+    @property
+    def spec(self) -> CoreSpec:
+        return self._spec
+
+    @property
+    def shared_lane(self) -> ChannelLane | None:
+        """The lane to convert under ``lane_module`` (None without ``lane_module``)."""
+        return self._shared_lane
+
+    @property
+    def latency(self) -> int:
+        """Cycles from an input handshake to its output beat being valid (o.ready held high)."""
+        return self._spec.pipeline + 1
+
+    @property
+    def depths(self) -> tuple[int, ...]:
+        """History slots per channel (all ``(k-1)*d`` unless constant zero taps shorten a line)."""
+        if self._lanes is None:
+            return (self._shared_lane.depth,) * self._spec.channels
+        return tuple(lane.depth for lane in self._lanes)
+
+    @property
+    def storage_bits(self) -> int:
+        """Delay-line flip-flops: ``sum(depths) * input_width`` (<= CoreSpec.storage_bits)."""
+        return sum(self.depths) * self._spec.input_width
+
+    @property
+    def registers(self) -> dict[str, int]:
+        """Flip-flops by role: delay_lines, config, pipeline (adder trees and the valid/first
+        stages), output (payload register), handshake (o.valid), total.
+
+        The adder-tree registers are counted when the lanes are elaborated (e.g. converted)."""
+        s = self._spec
+        lanes = [self._shared_lane] * s.channels if self._lanes is None else self._lanes
+        if any(lane.register_bits is None for lane in lanes):
+            raise RuntimeError("registers are counted during elaboration; elaborate the core first")
+        regs = {
+            "delay_lines": self.storage_bits,
+            "config": RuntimeWeights.register_bits_of(s) if s.weights == "runtime" else 0,
+            "pipeline": sum(lane.register_bits for lane in lanes) + 2 * s.pipeline,
+            "output": s.channels + 1 + (s.channels * s.acc_width if s.emit_acc else 0),
+            "handshake": 1,
+        }
+        regs["total"] = sum(regs.values())
+        return regs
+
+    def elaborate(self, platform):
+        m = Module()
+        s = self._spec
+
+        # Everything moves only when the output register is free or being emptied.
+        advance = Signal()
+        accepted = Signal()
+        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance),
+                     accepted.eq(self.i.valid & advance)]
+        first = self.i.payload.first
+
+        weights = None
+        if s.weights == "runtime":
+            m.submodules.weights = weights = RuntimeWeights(spec=s)
+            wiring.connect(m, wiring.flipped(self.cfg), weights.cfg)
+
+        accs, spikes = [], []
+        for c in range(s.channels):
+            ports = {"x": self.i.payload.x[c], "first": first, "shift": accepted, "advance": advance}
+            if weights is not None:
+                ports["weight" if s.arith == "mac" else "tap"] = (weights.weight if s.arith == "mac"
+                                                                  else weights.tap)[c]
+                ports["threshold"] = weights.threshold[c]
+            acc, spike = self._lane(m, c, ports)
+            accs.append(acc)
+            spikes.append(spike)
+
+        # valid and first travel beside the lanes' pipeline stages
+        valid = self.i.valid
+        for j in range(s.pipeline):
+            valid_q, first_q = Signal(name=f"valid_s{j}"), Signal(name=f"first_s{j}")
+            with m.If(advance):
+                m.d.sync += [valid_q.eq(valid), first_q.eq(first)]
+            valid, first = valid_q, first_q
+
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(valid)
+            with m.If(valid):  # the payload register holds still between beats (less switching)
+                m.d.sync += [self.o.payload.spikes.eq(Cat(spikes)), self.o.payload.first.eq(first)]
+                if s.emit_acc:
+                    m.d.sync += self.o.payload.acc.eq(Cat(accs))
+        return m
+
+    def _lane(self, m: Module, c: int, ports: dict):
+        """Add channel c's lane; return its (acc, spike)."""
+        if self._lanes is not None:
+            lane = m.submodules[f"lane{c}"] = self._lanes[c]
+            m.d.comb += [getattr(lane, name).eq(value) for name, value in ports.items()]
+            return lane.acc, lane.spike
+        acc = Signal(signed(self._spec.acc_width), name=f"acc{c}")
+        spike = Signal(name=f"spike{c}")
+        inputs = {f"i_{name}": value.as_value() if hasattr(value, "as_value") else value
+                  for name, value in ports.items()}
+        m.submodules[f"lane{c}"] = Instance(
+            self._lane_module, i_clk=ClockSignal(), i_rst=ResetSignal(), **inputs, o_acc=acc, o_spike=spike)
+        return acc, spike

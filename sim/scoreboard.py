@@ -1,0 +1,141 @@
+"""Scoreboard: the ordered stream of output beats against ``golden.integer.run``.
+
+The comparison does not depend on the core's latency: the hardware must produce, in order, one
+output beat per input beat, with the ``first`` flag, the spikes and (when emitted) the accumulators
+of the golden model. Between two resets (an *epoch*) the received beats must equal the expected
+ones exactly; an epoch ended by a reset with beats in flight must be a prefix of them (in-flight
+beats may be dropped by the reset, never corrupted or invented).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from golden.integer import run as golden_run
+from shiftpsn.spec import CoreSpec
+
+from .traffic import Plan
+
+
+@dataclass
+class Mismatch:
+    """The first difference. ``channel`` is None for a whole-beat problem (``first`` flag, a
+    missing or an extra beat); ``expected`` / ``got`` are None where there is no value."""
+
+    sequence: int
+    t: int
+    channel: int | None
+    field: str
+    expected: int | None
+    got: int | None
+    beat: int  # index among the received beats
+
+    def __str__(self) -> str:
+        where = f"sequence {self.sequence}, t {self.t}"
+        if self.channel is not None:
+            where += f", channel {self.channel}"
+        if self.field == "missing":
+            return f"{where}: expected an output beat, got none ({self.expected} beat(s) missing)"
+        if self.field == "extra":
+            return f"{where}: got {self.got} output beat(s) more than the {self.expected} expected"
+        return f"first mismatch at {where}: {self.field} expected {self.expected}, got {self.got}"
+
+    def as_tuple(self) -> tuple:
+        """(sequence, t, channel, expected, got), as the command line reports it."""
+        return (self.sequence, self.t, self.channel, self.expected, self.got)
+
+
+class Expected:
+    """Golden outputs of every driven beat of a plan, in stream order, grouped by epoch."""
+
+    def __init__(self, spec: CoreSpec, plan: Plan, x: np.ndarray):
+        self.spec = spec
+        starts = np.concatenate([[0], np.cumsum(plan.lengths)]).astype(int)
+        n = int(starts[-1])
+        self.spikes = np.zeros((n, spec.channels), np.uint8)
+        self.acc = np.zeros((n, spec.channels), np.int64)
+        self.sequence = np.repeat(np.arange(len(plan.lengths)), plan.lengths)
+        self.t = np.arange(n) - starts[self.sequence]
+        # one golden call per distinct length, the sequences of that length as a batch
+        by_len: dict[int, list[int]] = {}
+        for b, length in enumerate(plan.lengths):
+            by_len.setdefault(length, []).append(b)
+        for length, seqs in by_len.items():
+            batch = np.stack([x[starts[b]:starts[b] + length] for b in seqs])
+            spikes, acc = golden_run(spec, batch)
+            for j, b in enumerate(seqs):
+                self.spikes[starts[b]:starts[b] + length] = spikes[j]
+                self.acc[starts[b]:starts[b] + length] = acc[j]
+        self.first = driven_first_flags(plan)
+        # epochs: (beat indices driven in it, exact?) -- a reset ends an epoch
+        self.epochs: list[tuple[np.ndarray, bool]] = []
+        current: list[np.ndarray] = []
+        for ph in plan.phases:
+            lo = starts[ph.start]
+            hi = starts[ph.stop] if ph.cut is None else lo + ph.cut
+            current.append(np.arange(lo, hi))
+            if ph.reset:
+                self.epochs.append((np.concatenate(current), False))
+                current = []
+        self.epochs.append((np.concatenate(current) if current else np.zeros(0, int), True))
+
+
+def driven_first_flags(plan: Plan) -> np.ndarray:
+    """The ``first`` flag the driver sends with each beat of the plan (0/1 per beat)."""
+    starts = np.concatenate([[0], np.cumsum(plan.lengths)]).astype(int)
+    first = np.zeros(int(starts[-1]), np.uint8)
+    first[starts[:-1]] = 1
+    after_reset = False
+    for ph in plan.phases:
+        if after_reset and ph.start < len(plan.lengths):
+            first[starts[ph.start]] = 0
+        after_reset = ph.reset and not ph.first_after_reset
+    return first
+
+
+def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray) -> Mismatch | None:
+    """The first difference between received beats (fields as from ``packing.unpack_outputs``,
+    ``epoch`` the reset count when each beat arrived) and the expected stream; None if equal."""
+    fields = ["first", "spikes"] + (["acc"] if expected.spec.emit_acc else [])
+    beat_base = 0
+    for e, (index, exact) in enumerate(expected.epochs):
+        mine = np.flatnonzero(epoch == e)
+        n = min(len(mine), len(index))
+        rows_got, rows_exp = mine[:n], index[:n]
+        bad = np.zeros(n, bool)
+        per_field = {}
+        for f in fields:
+            g = got[f][rows_got]
+            x = getattr(expected, f)[rows_exp]
+            diff = g != x
+            per_field[f] = diff
+            bad |= diff if diff.ndim == 1 else diff.any(axis=1)
+        if bad.any():
+            j = int(np.argmax(bad))
+            b = int(rows_exp[j])
+            seq, t = int(expected.sequence[b]), int(expected.t[b])
+            # report the accumulator first: a wrong spike follows from a wrong acc
+            for f in ("first", "acc", "spikes"):
+                if f not in per_field or not per_field[f][j].any():
+                    continue
+                if f == "first":
+                    return Mismatch(seq, t, None, "first", int(expected.first[b]),
+                                    int(got["first"][rows_got[j]]), int(rows_got[j]))
+                c = int(np.argmax(per_field[f][j]))
+                return Mismatch(seq, t, c, f, int(getattr(expected, f)[b, c]),
+                                int(got[f][rows_got[j], c]), int(rows_got[j]))
+        if len(mine) > len(index):
+            last = int(index[-1]) if len(index) else 0
+            return Mismatch(int(expected.sequence[last]), int(expected.t[last]), None, "extra",
+                            len(index), len(mine) - len(index), int(mine[len(index)]))
+        if exact and len(mine) < len(index):
+            b = int(index[len(mine)])
+            return Mismatch(int(expected.sequence[b]), int(expected.t[b]), None, "missing",
+                            len(index) - len(mine), None, beat_base + len(mine))
+        beat_base += len(mine)
+    extra = np.flatnonzero(epoch >= len(expected.epochs))
+    if len(extra):
+        return Mismatch(-1, -1, None, "extra", 0, len(extra), int(extra[0]))
+    return None

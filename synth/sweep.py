@@ -1,0 +1,141 @@
+"""Parameter sweeps: ``shiftpsn synth --sweep k=2,4,8 --sweep C=8,16 --target asic --output-dir DIR``.
+
+Each ``--sweep PARAM=V1,V2,...`` varies one parameter on its own, the others staying at the base
+spec's values (one factor at a time, so each plot has one variable). PARAM is ``k`` (order), ``C``
+(channels), ``d`` (dilation) or ``W`` (input_width); the long spec names are accepted too. Every
+point is :func:`shiftpsn.spec.uniform_spec` with the base spec's sizes, exponent range and optional
+keys (weights, pipeline, emit_acc, name) and the swept value: the weights of a given spec cannot
+follow a change of C or k, so a sweep always uses the README's deterministic weights.
+
+Output in DIR:
+
+* ``sweep.csv``: one row per (parameter, value, arithmetic) with :data:`COLUMNS`;
+* ``sweep_<param>.png``: area (um^2 for asic, else LUTs, else cells) and both energies against the
+  parameter, one line per arithmetic (``shift``, and ``mac`` with ``--baseline mac``);
+* ``<param>=<value>/report.json`` (and report.md, tool logs): the full report of each point.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Callable
+
+from shiftpsn.errors import UsageError
+from shiftpsn.spec import CoreSpec, uniform_spec
+
+from . import flow, report
+from .tools import Progress
+
+#: Short and long parameter names -> CoreSpec field.
+PARAMS = {"k": "order", "order": "order", "C": "channels", "channels": "channels",
+          "d": "dilation", "dilation": "dilation", "W": "input_width", "input_width": "input_width"}
+SHORT = {"order": "k", "channels": "C", "dilation": "d", "input_width": "W"}
+COLUMNS = ["param", "value", "arith", "channels", "order", "dilation", "input_width", "cells", "luts",
+           "ffs", "area_um2", "ff_area_share", "fmax_mhz", "energy_pj_per_step_model",
+           "energy_pj_per_step_activity"]
+
+
+def parse(items: list[str]) -> dict[str, list[int]]:
+    """``["k=2,4", "C=8"]`` -> ``{"order": [2, 4], "channels": [8]}``. Raises UsageError."""
+    out: dict[str, list[int]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        if not sep or name.strip() not in PARAMS:
+            raise UsageError(f"--sweep {item!r}: expected PARAM=V1,V2,... with PARAM one of k, C, d, W")
+        field = PARAMS[name.strip()]
+        try:
+            vals = [int(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise UsageError(f"--sweep {item!r}: values must be integers") from None
+        if not vals:
+            raise UsageError(f"--sweep {item!r}: no values")
+        if field in out:
+            raise UsageError(f"--sweep: {name} given twice")
+        out[field] = vals
+    return out
+
+
+def point_spec(base: CoreSpec, field: str, value: int) -> CoreSpec:
+    """The sweep point: uniform_spec with ``base``'s sizes and options and ``field = value``."""
+    sizes = {"channels": base.channels, "order": base.order, "dilation": base.dilation,
+             "input_width": base.input_width}
+    sizes[field] = value
+    return uniform_spec(**sizes, exp_min=base.exp_min, exp_max=base.exp_max, weights=base.weights,
+                        pipeline=min(base.pipeline, (sizes["order"] - 1).bit_length() + 1),
+                        emit_acc=base.emit_acc, name=base.name)
+
+
+def run(base: CoreSpec, params: dict[str, list[int]], options: Callable, out: Path,
+        baseline: str | None, progress: Progress) -> list[dict]:
+    """Synthesize every point; write sweep.csv and the plots; return the CSV rows."""
+    points = []
+    for field, values in params.items():
+        for v in values:
+            points.append((field, v, point_spec(base, field, v)))  # validates before any run
+    rows = []
+    for n, (field, v, spec) in enumerate(points, 1):
+        progress.say(f"sweep point {n}/{len(points)}: {SHORT[field]}={v}")
+        d = out / f"{SHORT[field]}={v}"
+        d.mkdir(parents=True, exist_ok=True)
+        rep = flow.synthesize_with_baseline(spec, options(spec), d, baseline, progress)
+        report.write(rep, d)
+        for entry in [rep] + ([rep["baseline"]] if "baseline" in rep else []):
+            row = {"param": SHORT[field], "value": v, "arith": entry["spec"]["arith"]}
+            for key in COLUMNS[3:7]:
+                row[key] = entry["spec"][key]
+            for key in COLUMNS[7:]:
+                row[key] = entry.get(key)
+            rows.append(row)
+        _write_csv(rows, out / "sweep.csv")  # after every point: a long sweep can be watched
+    for field in params:
+        plot(rows, SHORT[field], out / f"sweep_{SHORT[field]}.png")
+    return rows
+
+
+def _write_csv(rows: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS})
+
+
+def area_key(rows: list[dict]) -> tuple[str, str]:
+    """The area figure the rows have: (key, axis label)."""
+    for key, label in (("area_um2", "area (um^2)"), ("luts", "LUTs"), ("cells", "cells")):
+        if any(r.get(key) is not None for r in rows):
+            return key, label
+    return "cells", "cells"
+
+
+def plot(rows: list[dict], param: str, path: Path) -> None:
+    """Area and energy per neuron-time-step against ``param``, one line per arithmetic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sel = [r for r in rows if r["param"] == param]
+    akey, alabel = area_key(sel)
+    fig, (ax_a, ax_e) = plt.subplots(1, 2, figsize=(10, 4))
+    for arith in sorted({r["arith"] for r in sel}, reverse=True):
+        pts = sorted((r for r in sel if r["arith"] == arith), key=lambda r: r["value"])
+        xs = [r["value"] for r in pts]
+        ax_a.plot(xs, [r.get(akey) for r in pts], "o-", label=arith)
+        ax_e.plot(xs, [r.get("energy_pj_per_step_model") for r in pts], "o--", label=f"{arith} model")
+        if any(r.get("energy_pj_per_step_activity") is not None for r in pts):
+            ax_e.plot(xs, [r.get("energy_pj_per_step_activity") for r in pts], "s-",
+                      label=f"{arith} activity")
+    ax_a.set_xlabel(param)
+    ax_a.set_ylabel(alabel)
+    ax_a.set_title(f"{alabel} vs {param}")
+    ax_e.set_xlabel(param)
+    ax_e.set_ylabel("pJ per neuron-time-step")
+    ax_e.set_title(f"energy vs {param}")
+    for ax in (ax_a, ax_e):
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
