@@ -43,10 +43,11 @@ class RuntimeWeights(wiring.Component):
     -------
     cfg : In(config_signature(spec))
         Configuration port.
-    tap : Out(ArrayLayout(ArrayLayout(tap_word_layout(spec), k), C))
-        (``arith = "shift"``) ``tap[c][i]``: tap word of tap ``(c, i)``.
-    weight : Out(ArrayLayout(ArrayLayout(signed(mac_weight_width), k), C))
-        (``arith = "mac"``) ``weight[c][i]``: integer weight of tap ``(c, i)``.
+    tap : Out(ArrayLayout(k * tap_word_width, C))
+        (``arith = "shift"``) ``tap[c]``: channel c's k tap words, tap i at bits
+        ``[i*tap_word_width, (i+1)*tap_word_width)`` (layout :func:`tap_word_layout`).
+    weight : Out(ArrayLayout(k * mac_weight_width, C))
+        (``arith = "mac"``) ``weight[c]``: channel c's k signed integer weights, packed likewise.
     threshold : Out(ArrayLayout(signed(threshold_width), C))
         Threshold of channel c.
     """
@@ -55,11 +56,11 @@ class RuntimeWeights(wiring.Component):
         self._spec = spec
         C, k = spec.channels, spec.order
         members = {"cfg": In(config_signature(spec))}
-        if spec.arith == "mac":
-            members["weight"] = Out(data.ArrayLayout(data.ArrayLayout(signed(spec.mac_weight_width), k), C))
-        else:
-            members["tap"] = Out(data.ArrayLayout(data.ArrayLayout(tap_word_layout(spec), k), C))
-        members["threshold"] = Out(data.ArrayLayout(signed(spec.threshold_width), spec.channels))
+        # Plain bit vectors per channel (no nested layouts: their per-field alias wires would make
+        # the Verilog of wide cores several times larger); the lanes give the fields their layout.
+        tap_width = spec.mac_weight_width if spec.arith == "mac" else spec.tap_word_width
+        members["weight" if spec.arith == "mac" else "tap"] = Out(data.ArrayLayout(k * tap_width, C))
+        members["threshold"] = Out(data.ArrayLayout(signed(spec.threshold_width), C))
         super().__init__(members)
 
     @staticmethod

@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 from shiftpsn.spec import CoreSpec
 
 from .config import RuntimeWeights, config_signature
-from .lane import ChannelLane
+from .lane import ChannelLane, lane_depth
 from .layouts import input_layout, output_layout
 
 __all__ = ["ShiftPSNCore"]
@@ -58,19 +58,17 @@ class ShiftPSNCore(wiring.Component):
 
     def __init__(self, *, spec: CoreSpec, lane_module: str | None = None):
         if not isinstance(spec, CoreSpec):
+            self._MustUse__silence = True  # a core that failed to construct is not "unused"
             raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
         runtime = spec.weights == "runtime"
         if lane_module is not None and not runtime:
+            self._MustUse__silence = True
             raise ValueError("lane_module needs runtime weights (constant lanes differ per channel)")
         self._spec = spec
         self._lane_module = lane_module
-        if runtime:
-            self._shared_lane = ChannelLane(spec=spec, channel=None) if lane_module else None
-            self._lanes = None if lane_module else [ChannelLane(spec=spec, channel=None)
-                                                    for _ in range(spec.channels)]
-        else:
-            self._shared_lane = None
-            self._lanes = [ChannelLane(spec=spec, channel=c) for c in range(spec.channels)]
+        self._lane_channels = [None if runtime else c for c in range(spec.channels)]
+        self._shared_lane = ChannelLane(spec=spec, channel=None) if lane_module else None
+        self._lanes = None  # the ChannelLanes of the last elaboration
         members = {
             "i": In(stream.Signature(input_layout(spec))),
             "o": Out(stream.Signature(output_layout(spec))),
@@ -96,9 +94,7 @@ class ShiftPSNCore(wiring.Component):
     @property
     def depths(self) -> tuple[int, ...]:
         """History slots per channel (all ``(k-1)*d`` unless constant zero taps shorten a line)."""
-        if self._lanes is None:
-            return (self._shared_lane.depth,) * self._spec.channels
-        return tuple(lane.depth for lane in self._lanes)
+        return tuple(lane_depth(self._spec, channel) for channel in self._lane_channels)
 
     @property
     def storage_bits(self) -> int:
@@ -112,8 +108,8 @@ class ShiftPSNCore(wiring.Component):
 
         The adder-tree registers are counted when the lanes are elaborated (e.g. converted)."""
         s = self._spec
-        lanes = [self._shared_lane] * s.channels if self._lanes is None else self._lanes
-        if any(lane.register_bits is None for lane in lanes):
+        lanes = [self._shared_lane] * s.channels if self._shared_lane is not None else self._lanes
+        if lanes is None or any(lane.register_bits is None for lane in lanes):
             raise RuntimeError("registers are counted during elaboration; elaborate the core first")
         regs = {
             "delay_lines": self.storage_bits,
@@ -132,7 +128,7 @@ class ShiftPSNCore(wiring.Component):
         # Everything moves only when the output register is free or being emptied.
         advance = Signal()
         accepted = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance),
+        m.d.comb += [advance.eq(1), self.i.ready.eq(advance),
                      accepted.eq(self.i.valid & advance)]
         first = self.i.payload.first
 
@@ -141,6 +137,8 @@ class ShiftPSNCore(wiring.Component):
             m.submodules.weights = weights = RuntimeWeights(spec=s)
             wiring.connect(m, wiring.flipped(self.cfg), weights.cfg)
 
+        if self._shared_lane is None:
+            self._lanes = [ChannelLane(spec=s, channel=channel) for channel in self._lane_channels]
         accs, spikes = [], []
         for c in range(s.channels):
             ports = {"x": self.i.payload.x[c], "first": first, "shift": accepted, "advance": advance}
@@ -170,7 +168,7 @@ class ShiftPSNCore(wiring.Component):
 
     def _lane(self, m: Module, c: int, ports: dict):
         """Add channel c's lane; return its (acc, spike)."""
-        if self._lanes is not None:
+        if self._shared_lane is None:
             lane = m.submodules[f"lane{c}"] = self._lanes[c]
             m.d.comb += [getattr(lane, name).eq(value) for name, value in ports.items()]
             return lane.acc, lane.spike

@@ -20,7 +20,7 @@ from shiftpsn.spec import CoreSpec
 
 from .core import ShiftPSNCore
 
-__all__ = ["GeneratedCore", "generate", "write_core", "check_top_name"]
+__all__ = ["GeneratedCore", "generate", "write_core", "check_top_name", "check_output_path"]
 
 #: Verilog-2005 keywords most likely to be tried as a module name; they cannot name the top.
 _VERILOG_KEYWORDS = frozenset("""
@@ -80,8 +80,21 @@ def _convert(component: wiring.Component, name: str) -> str:
 def write_core(spec: CoreSpec, verilog_path: str | os.PathLike, top: str | None = None) -> dict:
     """Write the core's Verilog to ``verilog_path`` and its CORE.json beside it (same stem,
     ``.json``); return the CORE.json dict. Raises UsageError for an unusable output path."""
-    path = Path(verilog_path)
+    path = check_output_path(verilog_path)
     json_path = path.with_suffix(".json")
+    core = generate(spec, top)
+    try:
+        path.write_text(core.verilog)
+        json_path.write_text(json.dumps(core.info, indent=1) + "\n")
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror}") from None
+    return core.info
+
+
+def check_output_path(verilog_path: str | os.PathLike) -> Path:
+    """Return the Verilog output path if it (and CORE.json beside it) can be written, else raise
+    UsageError."""
+    path = Path(verilog_path)
     if path.suffix == ".json":
         raise UsageError(f"output {path}: the Verilog file must not end in .json (CORE.json goes beside it)")
     if not path.parent.is_dir():
@@ -90,13 +103,7 @@ def write_core(spec: CoreSpec, verilog_path: str | os.PathLike, top: str | None 
         raise UsageError(f"output {path} is a directory")
     if not os.access(path.parent, os.W_OK):
         raise UsageError(f"output directory is not writable: {path.parent}")
-    core = generate(spec, top)
-    try:
-        path.write_text(core.verilog)
-        json_path.write_text(json.dumps(core.info, indent=1) + "\n")
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror}") from None
-    return core.info
+    return path
 
 
 def _describe(core: ShiftPSNCore, top: str) -> dict:

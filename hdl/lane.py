@@ -13,12 +13,21 @@ from .barrel_shift import barrel_shift_left
 from .delay_line import DelayLine
 from .layouts import tap_word_layout
 
-__all__ = ["ChannelLane", "clog2"]
+__all__ = ["ChannelLane", "clog2", "lane_depth"]
 
 
 def clog2(n: int) -> int:
     """ceil(log2(n)) for n >= 1."""
     return (n - 1).bit_length()
+
+
+def lane_depth(spec: CoreSpec, channel: int | None) -> int:
+    """History slots of a lane: ``(k-1)*d`` for runtime weights (``channel=None``); for channel c's
+    constant weights, the delay of its oldest nonzero tap (0 if only the newest one is nonzero)."""
+    if channel is None:
+        return spec.delay_depth
+    return max([spec.tap_delays[i] for i in range(spec.order) if spec.shift[channel][i] is not None],
+               default=0)
 
 
 class ChannelLane(wiring.Component):
@@ -70,11 +79,7 @@ class ChannelLane(wiring.Component):
         if channel is not None and not 0 <= channel < spec.channels:
             raise ValueError(f"channel {channel} out of range for {spec.channels} channels")
         self._spec, self._channel = spec, channel
-        if channel is None:
-            self._depth = spec.delay_depth
-        else:  # the line ends at the oldest tap with a nonzero weight
-            self._depth = max([spec.tap_delays[i] for i in range(spec.order)
-                               if spec.shift[channel][i] is not None], default=0)
+        self._depth = lane_depth(spec, channel)
         self.register_bits = None  # pipeline flip-flops, counted when elaborated
         k = spec.order
         members = {"x": In(signed(spec.input_width)), "first": In(1), "shift": In(1), "advance": In(1)}

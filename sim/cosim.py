@@ -237,5 +237,5 @@ def regress(core: Core, *, sim: str = "icarus", steps: int = 4000, seed: int = 1
     rng = np.random.default_rng(seed)
     lengths = sequence_lengths(core.spec, rng, steps)
     x = regress_stimulus(core.spec, rng, lengths)
-    phases = default_phases(len(lengths), lengths, rng)
+    phases = default_phases(len(lengths), lengths)
     return simulate(core, x, lengths, phases, sim=sim, seed=seed, waves=waves, progress=progress)

@@ -101,7 +101,7 @@ class StreamSource:
 
 class StreamSink:
     """Monitor of ``<prefix>__valid`` / ``<prefix>__payload`` that drives ``<prefix>__ready`` low
-    with probability ``stall.p`` per cycle. Received payloads are kept as integers, with the
+    with probability ``stall.p`` per cycle. Received payloads are kept as binary strings, with the
     ``epoch`` (number of resets so far) at which each arrived."""
 
     def __init__(self, dut, prefix: str, rng: np.random.Generator):
@@ -109,7 +109,7 @@ class StreamSink:
         self.ready = getattr(dut, f"{prefix}__ready")
         self.payload = getattr(dut, f"{prefix}__payload")
         self.stall = Coin(rng)
-        self.payloads: list[int] = []
+        self.payloads: list[str] = []
         self.epochs: list[int] = []
         self.epoch = 0
         self._ready_now = False
@@ -119,7 +119,7 @@ class StreamSink:
     def step(self) -> None:
         """One rising edge: record a transferred beat, then choose the next cycle's ready."""
         if self._ready_now and self.valid.value:
-            self.payloads.append(self.payload.value.to_unsigned())
+            self.payloads.append(str(self.payload.value))  # binary string, unpacked in bulk later
             self.epochs.append(self.epoch)
             if self._want is not None and len(self.payloads) >= self._want:
                 self._reached.set()

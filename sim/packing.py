@@ -23,13 +23,13 @@ def _bits_to_ints(bits: np.ndarray) -> list[int]:
     return [int.from_bytes(row.tobytes(), "little") for row in packed]
 
 
-def _ints_to_bits(values: list[int], width: int) -> np.ndarray:
-    """Python integers (each < 2**width) as a (N, width) uint8 0/1 array, LSB first."""
-    nbytes = (width + 7) // 8
-    raw = b"".join(v.to_bytes(nbytes, "little") for v in values)
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(values), nbytes),
-                         axis=1, bitorder="little")
-    return bits[:, :width]
+def _binstrs_to_bits(values: list[str], width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Binary strings as the simulator returns them (MSB first, may hold X / Z) as a (N, width)
+    0/1 array, LSB first, and a (N,) bool array marking strings with a bit that is not 0 / 1."""
+    raw = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8).reshape(len(values), width)
+    known = (raw == ord("0")) | (raw == ord("1"))
+    bits = (raw == ord("1")).astype(np.uint8)[:, ::-1]
+    return np.ascontiguousarray(bits), ~known.all(axis=1)
 
 
 def _signed_from_bits(bits: np.ndarray) -> np.ndarray:
@@ -71,20 +71,25 @@ def pack_inputs(spec: CoreSpec, x: np.ndarray, first: np.ndarray) -> list[int]:
     return _bits_to_ints(bits)
 
 
-def unpack_outputs(spec: CoreSpec, payloads: list[int]) -> dict[str, np.ndarray]:
-    """Fields of N received output payloads.
+def unpack_outputs(spec: CoreSpec, payloads: list[str]) -> dict[str, np.ndarray]:
+    """Fields of N received output payloads, given as the simulator's binary strings (MSB first).
 
     Returns
     -------
-    dict with ``spikes`` (N, C) uint8, ``first`` (N,) uint8 and, when the core emits them,
-    ``acc`` (N, C) int64.
+    dict with ``spikes`` (N, C) uint8, ``first`` (N,) uint8, ``unknown`` (N,) bool (the payload
+    held an X or Z bit; its fields read those bits as 0) and, when the core emits them, ``acc``
+    (N, C) int64.
     """
     fields = offsets(output_fields(spec))
     C = spec.channels
     width = payload_width(output_fields(spec))
-    bits = _ints_to_bits(list(payloads), width) if payloads else np.zeros((0, width), np.uint8)
+    if payloads:
+        bits, unknown = _binstrs_to_bits(list(payloads), width)
+    else:
+        bits, unknown = np.zeros((0, width), np.uint8), np.zeros(0, bool)
     s_off = fields["spikes"][0]
-    out = {"spikes": bits[:, s_off:s_off + C].copy(), "first": bits[:, fields["first"][0]].copy()}
+    out = {"spikes": bits[:, s_off:s_off + C].copy(), "first": bits[:, fields["first"][0]].copy(),
+           "unknown": unknown}
     if "acc" in fields:
         a_off, total, per = fields["acc"]
         out["acc"] = _signed_from_bits(bits[:, a_off:a_off + total].reshape(-1, C, per))

@@ -104,7 +104,7 @@ def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray) -
         mine = np.flatnonzero(epoch == e)
         n = min(len(mine), len(index))
         rows_got, rows_exp = mine[:n], index[:n]
-        bad = np.zeros(n, bool)
+        bad = got["unknown"][rows_got].copy() if "unknown" in got else np.zeros(n, bool)
         per_field = {}
         for f in fields:
             g = got[f][rows_got]
@@ -116,6 +116,8 @@ def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray) -
             j = int(np.argmax(bad))
             b = int(rows_exp[j])
             seq, t = int(expected.sequence[b]), int(expected.t[b])
+            if "unknown" in got and got["unknown"][rows_got[j]]:
+                return Mismatch(seq, t, None, "payload (X or Z bits)", None, None, int(rows_got[j]))
             # report the accumulator first: a wrong spike follows from a wrong acc
             for f in ("first", "acc", "spikes"):
                 if f not in per_field or not per_field[f][j].any():

@@ -99,36 +99,38 @@ def regress_stimulus(spec: CoreSpec, rng: np.random.Generator, lengths: list[int
 
 def aim_at_thresholds(spec: CoreSpec, x: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
     """Return a copy of one sequence ``x`` (T, C) in which, at a random share ``p`` of the steps,
-    the newest input is chosen so that acc equals theta or theta - 1 where that is reachable.
+    one input is re-chosen so that acc equals theta or theta - 1 where that is reachable.
 
     Random inputs almost never hit a wide accumulator's threshold exactly, so a comparator off by
-    one (``>`` for ``>=``) would go unseen without this. acc[t] = w_new * x[t] + rest[t], where
-    rest sums the older taps (INTERFACE.md section 2)."""
+    one (``>`` for ``>=``) or a threshold bit lost would go unseen without this. With
+    acc[t] = sum_i w_i x[t - delay_i] (INTERFACE.md section 2), the input of the tap with the
+    smallest nonzero |w_i| is solved for (the most reachable values); it changes other steps'
+    accumulators too, which is harmless: expected values come from the golden model afterwards."""
     x = np.array(x, dtype=np.int64)
     T, C = x.shape
     k = spec.order
     w = np.array([[spec.int_weight(c, i) for i in range(k)] for c in range(C)], dtype=np.int64)
-    theta = np.array(spec.threshold, dtype=object)
-    w_new = w[:, k - 1]
+    delays = spec.tap_delays
     for t in np.flatnonzero(rng.random(T) < p):
-        rest = np.zeros(C, dtype=np.int64)
-        for i, delay in enumerate(spec.tap_delays[:-1]):
-            if t - delay >= 0:
-                rest += w[:, i] * x[t - delay]
-        target = theta - rng.integers(0, 2, size=C)
-        for c in np.flatnonzero(w_new):
-            num = int(target[c]) - int(rest[c])
-            if num % int(w_new[c]) == 0:
-                v = num // int(w_new[c])
+        for c in range(C):
+            taps = [i for i in range(k) if w[c, i] and t - delays[i] >= 0]
+            if not taps:
+                continue
+            j = min(taps, key=lambda i: abs(int(w[c, i])))
+            rest = sum(int(w[c, i]) * int(x[t - delays[i], c]) for i in taps if i != j)
+            num = spec.threshold[c] - int(rng.integers(0, 2)) - rest
+            if num % int(w[c, j]) == 0:
+                v = num // int(w[c, j])
                 if spec.input_min <= v <= spec.input_max:
-                    x[t, c] = v
+                    x[t - delays[j], c] = v
     return x
 
 
-def default_phases(n_sequences: int, lengths: list[int], rng: np.random.Generator) -> list[Phase]:
+def default_phases(n_sequences: int, lengths: list[int]) -> list[Phase]:
     """The regression's traffic: free flow, mixed gaps and stalls, heavy input gaps (0.9), heavy
     output stalls (0.9), a reset in the middle of a sequence with beats in flight, then mixed
-    traffic again after the reset. Short plans get fewer phases (never an empty one)."""
+    traffic again after the reset, whose first beat does not carry ``first`` (the reset alone must
+    have cleared the history). Short plans get fewer phases (never an empty one)."""
     shares = [("free", 0.25, 0.0, 0.0), ("mixed", 0.25, 0.3, 0.3), ("gaps", 0.1, 0.9, 0.0),
               ("stalls", 0.1, 0.0, 0.9), ("reset", 0.1, 0.2, 0.5), ("after", 0.2, 0.5, 0.5)]
     phases, start = [], 0
@@ -143,6 +145,7 @@ def default_phases(n_sequences: int, lengths: list[int], rng: np.random.Generato
             # stop inside the phase's last sequence when it has more than one step
             phase.cut = beats - max(1, lengths[stop - 1] // 2) if lengths[stop - 1] > 1 else beats
             phase.reset = True
+            phase.first_after_reset = False  # rst alone must clear the history
         phases.append(phase)
         start = stop
     return phases

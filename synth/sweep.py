@@ -10,9 +10,11 @@ follow a change of C or k, so a sweep always uses the README's deterministic wei
 Output in DIR:
 
 * ``sweep.csv``: one row per (parameter, value, arithmetic) with :data:`COLUMNS`;
-* ``sweep_<param>.png``: area (um^2 for asic, else LUTs, else cells) and both energies against the
-  parameter, one line per arithmetic (``shift``, and ``mac`` with ``--baseline mac``);
-* ``<param>=<value>/report.json`` (and report.md, tool logs): the full report of each point.
+* ``sweep_<param>.png`` (``sweep_<param>_<target>.png`` for several targets): area (um^2 for asic,
+  else LUTs, else cells) and both energies against the parameter, one line per arithmetic
+  (``shift``, and ``mac`` with ``--baseline mac``);
+* ``<param>=<value>/report.json`` (``<param>=<value>/<target>/report.json`` for several targets,
+  and report.md, tool logs): the full report of each point.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .tools import Progress
 PARAMS = {"k": "order", "order": "order", "C": "channels", "channels": "channels",
           "d": "dilation", "dilation": "dilation", "W": "input_width", "input_width": "input_width"}
 SHORT = {"order": "k", "channels": "C", "dilation": "d", "input_width": "W"}
-COLUMNS = ["param", "value", "arith", "channels", "order", "dilation", "input_width", "cells", "luts",
+COLUMNS = ["param", "value", "target", "arith", "channels", "order", "dilation", "input_width", "cells", "luts",
            "ffs", "area_um2", "ff_area_share", "fmax_mhz", "energy_pj_per_step_model",
            "energy_pj_per_step_activity"]
 
@@ -78,19 +80,28 @@ def run(base: CoreSpec, params: dict[str, list[int]], options: Callable, out: Pa
         progress.say(f"sweep point {n}/{len(points)}: {SHORT[field]}={v}")
         d = out / f"{SHORT[field]}={v}"
         d.mkdir(parents=True, exist_ok=True)
-        rep = flow.synthesize_with_baseline(spec, options(spec), d, baseline, progress)
-        report.write(rep, d)
-        for entry in [rep] + ([rep["baseline"]] if "baseline" in rep else []):
-            row = {"param": SHORT[field], "value": v, "arith": entry["spec"]["arith"]}
-            for key in COLUMNS[3:7]:
-                row[key] = entry["spec"][key]
-            for key in COLUMNS[7:]:
-                row[key] = entry.get(key)
-            rows.append(row)
+        reps = flow.synthesize_with_baseline(spec, options(spec), d, baseline, progress)
+        for target, rep in reps.items():
+            report.write(rep, d if len(reps) == 1 else _mkdir(d / target))
+            for entry in [rep] + ([rep["baseline"]] if "baseline" in rep else []):
+                row = {"param": SHORT[field], "value": v, "target": target, "arith": entry["spec"]["arith"]}
+                for key in COLUMNS[4:8]:
+                    row[key] = entry["spec"][key]
+                for key in COLUMNS[8:]:
+                    row[key] = entry.get(key)
+                rows.append(row)
         _write_csv(rows, out / "sweep.csv")  # after every point: a long sweep can be watched
+    targets = sorted({r["target"] for r in rows})
     for field in params:
-        plot(rows, SHORT[field], out / f"sweep_{SHORT[field]}.png")
+        for target in targets:
+            name = f"sweep_{SHORT[field]}.png" if len(targets) == 1 else f"sweep_{SHORT[field]}_{target}.png"
+            plot([r for r in rows if r["target"] == target], SHORT[field], out / name)
     return rows
+
+
+def _mkdir(d: Path) -> Path:
+    d.mkdir(exist_ok=True)
+    return d
 
 
 def _write_csv(rows: list[dict], path: Path) -> None:

@@ -55,8 +55,19 @@ def run_script(target: str, workdir: Path, progress: Progress | None = None, ste
     workdir.mkdir(parents=True, exist_ok=True)
     script = workdir / f"{target}.ys"
     script.write_text(script_text(target, **fields))
-    return run_tool([yosys, "-q", "-l", "yosys.log", script.name], cwd=workdir,
-                    log=workdir / "yosys.stdout", step=step or f"yosys {target}", progress=progress)
+    # Yosys writes its own complete log (-l); the WebAssembly build can lose the tail of a
+    # redirected stdout, so that goes to yosys.stdout and errors are looked up in yosys.log.
+    try:
+        run_tool([yosys, "-q", "-l", "yosys.log", script.name], cwd=workdir,
+                 log=workdir / "yosys.stdout", step=step or f"yosys {target}", progress=progress)
+    except UsageError as e:
+        log = workdir / "yosys.log"
+        errors = [ln for ln in (log.read_text(errors="replace").splitlines() if log.is_file() else [])
+                  if ln.startswith("ERROR")]
+        if errors:
+            raise UsageError(f"{step or 'yosys ' + target} failed: {errors[-1][:200]} [log: {log}]") from None
+        raise
+    return (workdir / "yosys.log").read_text(errors="replace")
 
 
 # ----------------------------------------------------------------------------- stat -json

@@ -1,0 +1,106 @@
+"""summary.md and the plots of ``shiftpsn flow`` (see shiftpsn.flow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_METRICS = [("luts", "LUTs", "{:,.0f}"), ("ffs", "flip-flops", "{:,.0f}"), ("cells", "cells", "{:,.0f}"),
+            ("area_um2", "area (um^2)", "{:,.0f}"), ("fmax_mhz", "Fmax (MHz)", "{:.1f}"),
+            ("energy_pj_per_step_model", "energy, op-count model (pJ / neuron-step)", "{:.4g}"),
+            ("energy_pj_per_step_activity", "energy, simulated activity (pJ / neuron-step)", "{:.4g}"),
+            ("storage_area_share", "delay-line storage share of area", "{:.1%}")]
+
+
+def _fmt(v, fmt):
+    return "-" if v is None else fmt.format(v)
+
+
+def write_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
+    """Write out/summary.md, out/training.png and out/shift_vs_mac.png; return their paths."""
+    plots = [_plot_training(train_result, out / "training.png"), _plot_ratios(s["synth"], out / "shift_vs_mac.png")]
+    acc, cos, exp, cfg = s["accuracy"], s["cosim"], s["export"], s["config"]
+    lines = [
+        "# shiftpsn flow summary", "",
+        f"A {cfg['layers']}-layer seq-digits network (width {cfg['width']}, mul-free PSN k={cfg['order']}, "
+        f"{cfg['dilation']} dilations) was trained, its layer `{exp['layer_name']}` exported to "
+        f"[{Path(exp['spec']).name}](core/spec.json), generated as [core.v](core/core.v), co-simulated in "
+        f"{cos['simulator']} on the layer's real test-set input currents and synthesized.", "",
+        f"## Test accuracy ({acc['test_samples']} test samples)", "",
+        "| model | accuracy |", "|---|---|",
+        f"| float (same network, quantizer off) | {acc['float']:.2%} |",
+        f"| quantized (power-of-two weights, as trained) | {acc['quantized']:.2%} |",
+        f"| integer (layer {cfg['layer']} on the integer core model, inputs quantized to "
+        f"{cfg['input_width']} bits at 2^{exp['input_exp']}) | {acc['integer']:.2%} |", "",
+        "## RTL against golden", "",
+        f"RTL spikes identical to golden on **{cos['sequences_identical']}/{cos['sequences']}** test sequences "
+        f"({cos['spikes_checked']:,} spikes over {cos['steps']} steps x {cos['channels']} channels; "
+        f"{cos['spike_mismatches']} spike and {cos['acc_mismatches']} accumulator mismatches). The integer "
+        f"model's spikes equal the quantized float layer's on the same integer inputs "
+        f"({cos['float_layer_spike_mismatches']} mismatches). Firing rate {cos['firing_rate']:.3f}; "
+        f"{exp['test_saturated_values']} test current values saturated to the input range.", "",
+        "## Shift-add core against the multiplier (mac) baseline", "",
+    ]
+    for target, r in s["synth"].items():
+        lines += [f"### {target} ([report](synth/{target}/report.md))", "",
+                  "| figure | shift | mac | mac / shift |", "|---|---|---|---|"]
+        for key, label, fmt in _METRICS:
+            a, b = r["core"].get(key), r["baseline"].get(key)
+            if a is None and b is None:
+                continue
+            ratio = r["ratio"].get(key)
+            lines.append(f"| {label} | {_fmt(a, fmt)} | {_fmt(b, fmt)} | {_fmt(ratio, '{:.2f}x')} |")
+        lines.append("")
+    times = s["stage_seconds"]
+    lines += ["## Stage times", "", "| stage | seconds |", "|---|---|"]
+    lines += [f"| {k}{' (reused checkpoint)' if k == 'train' and s['train']['reused'] else ''} | {v:.1f} |"
+              for k, v in times.items()]
+    lines += ["", "## Plots", "", "![training](training.png)", "", "![shift vs mac](shift_vs_mac.png)", ""]
+    path = out / "summary.md"
+    path.write_text("\n".join(lines))
+    return [path, *plots]
+
+
+def _plot_training(result: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hist = result.get("history", [])
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot([h["epoch"] for h in hist], [h["train_acc"] for h in hist], label="train")
+    ax.plot([h["epoch"] for h in hist], [h["test_acc"] for h in hist], label="test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_title("mul-free PSN on seq-digits")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_ratios(synth: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, values = [], []
+    for target, r in synth.items():
+        for key, label, _ in _METRICS:
+            v = r["ratio"].get(key)
+            if v is not None and key != "storage_area_share":
+                labels.append(f"{target}\n{label.split(' (')[0]}")
+                values.append(v)
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(values)), 3.4))
+    ax.bar(range(len(values)), values, color=["tab:red" if v > 1 else "tab:green" for v in values])
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xticks(range(len(values)), labels, fontsize=7)
+    ax.set_ylabel("mac / shift")
+    ax.set_title("multiplier baseline relative to the shift-add core")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
