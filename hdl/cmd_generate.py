@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from shiftpsn.spec import CoreSpec
@@ -24,7 +23,7 @@ def run(args) -> int:
         check_top_name(args.top)
     check_output_path(args.output)
     print(f"generating {spec.channels}-channel core (k={spec.order}, d={spec.dilation}, "
-          f"{spec.weights} weights, arith={spec.arith}) ...", file=sys.stderr, flush=True)
+          f"{spec.weights} weights, arith={spec.arith}) ...", flush=True)
     t0 = time.perf_counter()
     info = write_core(spec, args.output, top=args.top)
     print(f"wrote {args.output} (top {info['top']}, latency {info['latency']}, "

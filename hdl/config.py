@@ -65,8 +65,11 @@ class RuntimeWeights(wiring.Component):
 
     @staticmethod
     def register_bits_of(s: CoreSpec) -> int:
-        """Flip-flops of the register file of a core for spec ``s``."""
-        per_tap = s.mac_weight_width if s.arith == "mac" else s.tap_word_width
+        """Flip-flops of the register file of a core for spec ``s`` that the datapath reads.
+
+        With ``exp_min == exp_max`` the tap word's 1-bit shift amount is stored but never read (no
+        shifter stage), so it is not counted: synthesis removes it."""
+        per_tap = s.mac_weight_width if s.arith == "mac" else s.shift_range.bit_length() + 2
         return s.channels * s.order * per_tap + s.channels * s.threshold_width
 
     def elaborate(self, platform):
@@ -78,7 +81,8 @@ class RuntimeWeights(wiring.Component):
         if mac:
             # Decode once for all registers: sign * 2**amount, or 0 for a zero tap.
             magnitude = (Const(1, 1) << word.amount)[: s.shift_range + 1]
-            written_tap = Mux(word.zero, 0, Mux(word.neg, -magnitude, magnitude))
+            written_tap = Signal(signed(s.mac_weight_width))  # a wire: built once, not per register
+            m.d.comb += written_tap.eq(Mux(word.zero, 0, Mux(word.neg, -magnitude, magnitude)))
             tap_out = self.weight
         else:
             written_tap = word.as_value()

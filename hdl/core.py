@@ -128,7 +128,7 @@ class ShiftPSNCore(wiring.Component):
         # Everything moves only when the output register is free or being emptied.
         advance = Signal()
         accepted = Signal()
-        m.d.comb += [advance.eq(1), self.i.ready.eq(advance),
+        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance),
                      accepted.eq(self.i.valid & advance)]
         first = self.i.payload.first
 
@@ -176,6 +176,7 @@ class ShiftPSNCore(wiring.Component):
         spike = Signal(name=f"spike{c}")
         inputs = {f"i_{name}": value.as_value() if hasattr(value, "as_value") else value
                   for name, value in ports.items()}
-        m.submodules[f"lane{c}"] = Instance(
-            self._lane_module, i_clk=ClockSignal(), i_rst=ResetSignal(), **inputs, o_acc=acc, o_spike=spike)
+        if self._shared_lane.clocked:  # a lane without flip-flops has no clock or reset port
+            inputs.update(i_clk=ClockSignal(), i_rst=ResetSignal())
+        m.submodules[f"lane{c}"] = Instance(self._lane_module, **inputs, o_acc=acc, o_spike=spike)
         return acc, spike

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Const, Module, Mux, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -97,6 +97,12 @@ class ChannelLane(wiring.Component):
     def depth(self) -> int:
         """History slots of the delay line."""
         return self._depth
+
+    @property
+    def clocked(self) -> bool:
+        """Whether the lane has flip-flops (and so ``clk`` / ``rst`` ports once converted): a delay
+        line or a pipeline stage; a k = 1 lane without pipeline is pure logic."""
+        return self._depth > 0 or self._spec.pipeline > 0
 
     @property
     def storage_bits(self) -> int:

@@ -291,8 +291,20 @@ class CoreSpec:
         except SpecError as e:
             raise SpecError(f"{path}: {e}") from None
 
+    def to_json(self) -> str:
+        """JSON text with one key per line and one matrix row (a channel) per line."""
+        items = []
+        for key, value in self.to_dict().items():
+            if key in ("shift", "sign"):
+                rows = ",\n    ".join(json.dumps(r) for r in value)
+                text = f"[\n    {rows}\n  ]"
+            else:
+                text = json.dumps(value)
+            items.append(f"  {json.dumps(key)}: {text}")
+        return "{\n" + ",\n".join(items) + "\n}\n"
+
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        Path(path).write_text(self.to_json())
 
 
 def _check_int(key: str, v: Any, lo: int | None = None, hi: int | None = None) -> None:

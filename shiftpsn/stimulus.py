@@ -50,10 +50,17 @@ def load_stimulus(path: str | Path, spec: CoreSpec) -> tuple[np.ndarray, tuple]:
 
 
 def save_results(path: str | Path, spikes: np.ndarray, acc: np.ndarray, shape: tuple | None = None) -> None:
-    """Write results; ``shape`` (the stimulus' original shape) restores a (T, C) stimulus' shape."""
+    """Write results (creating the parent directory); ``shape`` (the stimulus' original shape)
+    restores a (T, C) stimulus' shape."""
     path = Path(path)
-    if not path.parent.is_dir():
-        raise UsageError(f"output directory does not exist: {path.parent}")
+    if path.is_dir():
+        raise UsageError(f"output {path} is a directory; give a file name ending in .npz")
+    if path.suffix != ".npz":
+        raise UsageError(f"output {path}: results are written as .npz (INTERFACE.md section 3)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create output directory {path.parent}: {e.strerror}") from None
     spikes = np.asarray(spikes, dtype=np.uint8)
     acc = np.asarray(acc, dtype=np.int64)
     if shape is not None:

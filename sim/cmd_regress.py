@@ -3,10 +3,9 @@ co-simulate a core against the golden integer model with random traffic (sequenc
 extreme inputs, threshold hits, input gaps and output stalls up to 0.9, a reset in the middle of a
 sequence). Exit 1 naming the first mismatch as (sequence, t, c, expected, got)."""
 
-import sys
 from pathlib import Path
 
-from shiftpsn.errors import CheckFailed
+from shiftpsn.errors import CheckFailed, UsageError
 from shiftpsn.spec import CoreSpec, uniform_spec
 
 from .runner import SIMULATORS
@@ -28,13 +27,17 @@ def add_arguments(p):
 
 
 def _progress(msg: str) -> None:
-    print(f"regress: {msg}", file=sys.stderr, flush=True)
+    print(f"regress: {msg}", flush=True)
 
 
 def run(args):
     from .cosim import file_core, generated_core, regress, scrambled_weights
     from .runner import check_simulator
 
+    if args.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     spec = CoreSpec.load(args.spec) if args.spec else None
     check_simulator(args.sim)
     if args.verilog:

@@ -2,7 +2,6 @@
 run a stimulus through the Verilog in a real simulator and write what the hardware produced (the
 ``shiftpsn golden`` .npz format). Runtime weights are loaded through the configuration port."""
 
-import sys
 from pathlib import Path
 
 from shiftpsn.errors import UsageError
@@ -22,7 +21,7 @@ def add_arguments(p):
 
 
 def _progress(msg: str) -> None:
-    print(f"rtl-run: {msg}", file=sys.stderr, flush=True)
+    print(f"rtl-run: {msg}", flush=True)
 
 
 def run(args):

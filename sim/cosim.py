@@ -108,7 +108,7 @@ def _verilog_top(text: str) -> str | None:
 
 def verilog_ports(text: str, top: str) -> dict[str, tuple[str, int]] | None:
     """{port: (direction, width)} of module ``top`` in Verilog-2001 text (as Yosys writes it)."""
-    m = re.search(rf"^\s*module\s+\\?{re.escape(top)}(?=\s*[(;#])(.*?)^\s*endmodule", text, flags=re.M | re.S)
+    m = re.search(rf"^\s*module\s+\\?{re.escape(top)}(?=\s*[(;#])(.*?)\bendmodule\b", text, flags=re.M | re.S)
     if not m:
         return None
     body = m.group(1)
@@ -154,19 +154,22 @@ class Outcome:
 
 def simulate(core: Core, x: np.ndarray, lengths: list[int], phases: list[Phase], *, sim: str = "icarus",
              seed: int = 0, check: bool = True, waves: bool | Path = False, waves_on_failure: bool = True,
-             progress=None) -> Outcome:
+             load_weights: bool = True, fail_fast: bool = True, progress=None) -> Outcome:
     """Run one plan: ``x`` (N, C) holds the sequences of ``lengths`` back to back.
 
     ``waves``: True keeps a waveform under the build cache, a Path names a folder for it. A
     failing check is re-run with waveforms (same seed, so the same traffic) when
-    ``waves_on_failure`` and none was asked for."""
+    ``waves_on_failure`` and none was asked for. ``load_weights=False`` skips the configuration
+    writes of a runtime core (its power-up weights stay). ``fail_fast`` stops a checked run at
+    the first mismatch (it looks every 512 beats)."""
     runner.check_simulator(sim)
     with tempfile.TemporaryDirectory(prefix="shiftpsn-sim-") as tmp:
         tmp = Path(tmp)
         np.save(tmp / "x.npy", np.asarray(x, dtype=np.int64))
         plan = Plan(spec=core.spec.to_dict(), stimulus=str(tmp / "x.npy"), lengths=list(lengths),
                     results=str(tmp / "results.npz"), phases=phases, seed=seed,
-                    load_weights=core.runtime, check=check)
+                    load_weights=core.runtime and load_weights, check=check,
+                    fail_fast=fail_fast)
         plan.save(tmp / "plan.json")
         outcome = _run_plan(core, plan, tmp, sim, bool(waves), progress)
         keep = Path(waves) if isinstance(waves, Path) else None
@@ -191,7 +194,12 @@ def _short_hash(core: Core) -> str:
 
 
 def _run_plan(core: Core, plan: Plan, tmp: Path, sim: str, waves: bool, progress) -> Outcome:
-    bdir = runner.build(core.verilog, core.top, sim, waves=waves, progress=progress)
+    try:
+        bdir = runner.build(core.verilog, core.top, sim, waves=waves, progress=progress)
+    except UsageError as e:
+        if core.source != "generated":
+            raise
+        raise CheckFailed(f"the generated Verilog does not build: {e}") from None
     results = Path(plan.results)
     results.unlink(missing_ok=True)
     test_dir = tmp / ("run-waves" if waves else "run")
@@ -199,9 +207,13 @@ def _run_plan(core: Core, plan: Plan, tmp: Path, sim: str, waves: bool, progress
     if not results.is_file():
         tail = log.read_text(errors="replace").splitlines()[-15:] if log.is_file() else []
         msg = next((ln.strip() for ln in reversed(tail) if "rror" in ln), "no results written")
-        raise CheckFailed(f"{sim} simulation of {core.top} failed: {msg[:300]}")
+        kept = runner.build_root() / "logs" / f"{core.top}-{sim}-seed{plan.seed}-{_short_hash(core)}.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if log.is_file():
+            shutil.copy(log, kept)
+        raise CheckFailed(f"{sim} simulation of {core.top} failed: {msg[:300]} (log: {kept})")
     with np.load(results, allow_pickle=False) as z:
-        got = {k: z[k] for k in ("spikes", "first", "acc") if k in z}
+        got = {k: z[k] for k in ("spikes", "first", "acc", "unknown") if k in z}
         epochs, verdict = z["epoch"], json.loads(str(z["verdict"]))
     wf = runner.waves_file(sim, core.top, test_dir) if waves else None
     return Outcome(got, epochs, verdict, wf if wf is not None and wf.is_file() else None, log)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import cocotb
 import numpy as np
-from cocotb.triggers import Event, RisingEdge
+from cocotb.triggers import ClockCycles, Event, First, RisingEdge
 
 
 class StallTimeout(Exception):
@@ -33,6 +33,14 @@ class Coin:
             self._buf, self._i = self.rng.random(self.chunk), 0
         self._i += 1
         return self._buf[self._i - 1] < self.p
+
+
+def _high(signal) -> bool:
+    """A 1-bit signal is 1 (X or Z, as before a first reset, count as 0)."""
+    try:
+        return bool(signal.value)
+    except ValueError:
+        return False
 
 
 class StreamSource:
@@ -70,7 +78,7 @@ class StreamSource:
     def step(self) -> None:
         """One rising edge: book an accepted beat, then choose the next cycle's beat or gap."""
         if self._offering:
-            if self.ready.value:
+            if _high(self.ready):
                 self._next += 1
                 self.sent += 1
                 self._offering = False
@@ -93,11 +101,6 @@ class StreamSource:
                 if self._next >= len(self._queue) and not self._done.is_set():
                     self._done.set()
 
-    def abort(self) -> None:
-        """Drop valid and forget queued beats (used around a reset)."""
-        self._queue, self._offering = [], False
-        self.valid.value = self._valid_now = 0
-
 
 class StreamSink:
     """Monitor of ``<prefix>__valid`` / ``<prefix>__payload`` that drives ``<prefix>__ready`` low
@@ -118,7 +121,7 @@ class StreamSink:
 
     def step(self) -> None:
         """One rising edge: record a transferred beat, then choose the next cycle's ready."""
-        if self._ready_now and self.valid.value:
+        if self._ready_now and _high(self.valid):
             self.payloads.append(str(self.payload.value))  # binary string, unpacked in bulk later
             self.epochs.append(self.epoch)
             if self._want is not None and len(self.payloads) >= self._want:
@@ -130,8 +133,6 @@ class StreamSink:
     async def wait_for(self, count: int, idle_timeout: int, clk) -> None:
         """Wait until ``count`` beats in total have arrived; StallTimeout if ``idle_timeout``
         cycles pass without a new beat."""
-        from cocotb.triggers import ClockCycles, First
-
         while len(self.payloads) < count:
             before = len(self.payloads)
             self._want = count

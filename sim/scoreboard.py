@@ -95,9 +95,11 @@ def driven_first_flags(plan: Plan) -> np.ndarray:
     return first
 
 
-def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray) -> Mismatch | None:
+def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray,
+            complete: bool = True) -> Mismatch | None:
     """The first difference between received beats (fields as from ``packing.unpack_outputs``,
-    ``epoch`` the reset count when each beat arrived) and the expected stream; None if equal."""
+    ``epoch`` the reset count when each beat arrived) and the expected stream; None if equal.
+    ``complete=False`` checks a run still in progress: beats not yet arrived are not missing."""
     fields = ["first", "spikes"] + (["acc"] if expected.spec.emit_acc else [])
     beat_base = 0
     for e, (index, exact) in enumerate(expected.epochs):
@@ -132,7 +134,7 @@ def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray) -
             last = int(index[-1]) if len(index) else 0
             return Mismatch(int(expected.sequence[last]), int(expected.t[last]), None, "extra",
                             len(index), len(mine) - len(index), int(mine[len(index)]))
-        if exact and len(mine) < len(index):
+        if exact and complete and len(mine) < len(index):
             b = int(index[len(mine)])
             return Mismatch(int(expected.sequence[b]), int(expected.t[b]), None, "missing",
                             len(index) - len(mine), None, beat_base + len(mine))

@@ -28,6 +28,12 @@ from .traffic import Plan
 
 PLAN_ENV = "SHIFTPSN_SIM_PLAN"
 CLOCK_NS = 10
+#: beats driven between two looks at the outputs so far (``Plan.fail_fast``)
+CHECK_EVERY = 512
+
+
+class StopEarly(Exception):
+    """The outputs so far already differ from the golden model."""
 
 
 class TB:
@@ -83,8 +89,17 @@ async def run_plan(dut):
     if plan.load_weights:
         await tb.load_weights(spec)
 
+    expected = Expected(spec, plan, x) if plan.check else None
+
+    def early_mismatch():
+        """Compare what has arrived so far (fail fast: a broken core stops the run early)."""
+        if expected is None or not plan.fail_fast:
+            return None
+        return compare(expected, unpack_outputs(spec, tb.sink.payloads), np.array(tb.sink.epochs, np.int64),
+                       complete=False)
+
     wall0, cpu0, sim0 = time.perf_counter(), time.process_time(), get_sim_time("ns")
-    stalled, epoch_beats = None, 0
+    stalled, stopped_early, epoch_beats = None, False, 0
     try:
         for ph in plan.phases:
             lo = starts[ph.start]
@@ -93,7 +108,10 @@ async def run_plan(dut):
             tb.log.info("phase: sequences %d..%d (%d beats), gap_p %.2f, stall_p %.2f%s",
                         ph.start, ph.stop - 1, hi - lo, ph.gap_p, ph.stall_p,
                         ", then reset" if ph.reset else "")
-            await tb.source.send(payloads[lo:hi], plan.idle_timeout)
+            for a in range(lo, hi, CHECK_EVERY):
+                await tb.source.send(payloads[a:min(hi, a + CHECK_EVERY)], plan.idle_timeout)
+                if early_mismatch() is not None:
+                    raise StopEarly
             epoch_beats += hi - lo
             if ph.reset:
                 await tb.reset()
@@ -105,6 +123,9 @@ async def run_plan(dut):
     except StallTimeout as e:
         stalled = str(e)
         tb.log.warning("stopped: %s", stalled)
+    except StopEarly:
+        stopped_early = True
+        tb.log.warning("stopped early: output differs from the golden model")
     cycles = (get_sim_time("ns") - sim0) / CLOCK_NS
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 
@@ -112,8 +133,8 @@ async def run_plan(dut):
     epochs = np.array(tb.sink.epochs, dtype=np.int64)
     verdict = {"beats_in": int(tb.source.sent), "beats_out": len(tb.sink.payloads),
                "cycles": cycles, "wall_s": wall, "cpu_s": cpu, "stalled": stalled, "mismatch": None}
-    if plan.check:
-        mismatch = compare(Expected(spec, plan, x), got, epochs)
+    if expected is not None:
+        mismatch = compare(expected, got, epochs, complete=not stopped_early)
         if mismatch is not None:
             verdict["mismatch"] = {**mismatch.__dict__, "message": str(mismatch)}
     np.savez(plan.results, epoch=epochs, verdict=json.dumps(verdict),

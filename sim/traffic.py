@@ -50,6 +50,7 @@ class Plan:
     seed: int = 0
     load_weights: bool = True      # write the spec's weights through cfg (runtime cores)
     check: bool = True             # compare with golden.integer in the test
+    fail_fast: bool = True         # with check: stop at the first mismatch (looks every 512 beats)
     idle_timeout: int = 4000       # cycles without progress before the test gives up
 
     def save(self, path: Path) -> None:
@@ -80,9 +81,10 @@ def sequence_lengths(spec: CoreSpec, rng: np.random.Generator, steps: int) -> li
 
 def regress_stimulus(spec: CoreSpec, rng: np.random.Generator, lengths: list[int],
                      aim_p: float = 0.15) -> np.ndarray:
-    """(sum(lengths), C) stimulus: random with extremes; every fifth sequence all extremes or a
-    constant input_min / input_max run (largest accumulators); then a share ``aim_p`` of the
-    steps re-chosen so that the accumulator lands exactly on the threshold or one below it."""
+    """(sum(lengths), C) stimulus. Of every ten sequences, one is all extremes, one a constant
+    input_min or input_max run (the largest accumulators, e.g. for a lost carry); the others are
+    random with a share of extremes, and a share ``aim_p`` of their steps is aimed at the
+    thresholds (:func:`aim_at_thresholds`)."""
     parts = []
     for b, n in enumerate(lengths):
         kind = b % 10
@@ -92,37 +94,40 @@ def regress_stimulus(spec: CoreSpec, rng: np.random.Generator, lengths: list[int
             value = spec.input_min if (b // 10) % 2 == 0 else spec.input_max
             x = np.full((n, spec.channels), value, dtype=np.int64)
         else:
-            x = random_stimulus(spec, rng, 1, n)[0]
-        parts.append(aim_at_thresholds(spec, x, rng, aim_p))
+            x = aim_at_thresholds(spec, random_stimulus(spec, rng, 1, n)[0], rng, aim_p)
+        parts.append(x)
     return np.concatenate(parts, axis=0)
 
 
 def aim_at_thresholds(spec: CoreSpec, x: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
     """Return a copy of one sequence ``x`` (T, C) in which, at a random share ``p`` of the steps,
-    one input is re-chosen so that acc equals theta or theta - 1 where that is reachable.
+    the inputs are re-chosen so that acc equals theta or theta - 1 where that is reachable.
 
     Random inputs almost never hit a wide accumulator's threshold exactly, so a comparator off by
-    one (``>`` for ``>=``) or a threshold bit lost would go unseen without this. With
-    acc[t] = sum_i w_i x[t - delay_i] (INTERFACE.md section 2), the input of the tap with the
-    smallest nonzero |w_i| is solved for (the most reachable values); it changes other steps'
-    accumulators too, which is harmless: expected values come from the golden model afterwards."""
+    one (``>`` for ``>=``) or a lost threshold bit would go unseen without this. With
+    acc[t] = sum_i w_i x[t - delay_i] (INTERFACE.md section 2), the free inputs are solved for
+    greedily, largest |w_i| first, each rounded and clamped to the input range, so the smallest
+    weight absorbs the remainder. Inputs an earlier hit depends on are left alone."""
     x = np.array(x, dtype=np.int64)
     T, C = x.shape
     k = spec.order
-    w = np.array([[spec.int_weight(c, i) for i in range(k)] for c in range(C)], dtype=np.int64)
+    w = [[spec.int_weight(c, i) for i in range(k)] for c in range(C)]
     delays = spec.tap_delays
+    lock = [0] * C  # inputs before lock[c] belong to an earlier hit in channel c
     for t in np.flatnonzero(rng.random(T) < p):
         for c in range(C):
-            taps = [i for i in range(k) if w[c, i] and t - delays[i] >= 0]
-            if not taps:
+            used = [i for i in range(k) if w[c][i] and t - delays[i] >= 0]
+            free = sorted((i for i in used if t - delays[i] >= lock[c]), key=lambda i: -abs(w[c][i]))
+            if not free:
                 continue
-            j = min(taps, key=lambda i: abs(int(w[c, i])))
-            rest = sum(int(w[c, i]) * int(x[t - delays[i], c]) for i in taps if i != j)
-            num = spec.threshold[c] - int(rng.integers(0, 2)) - rest
-            if num % int(w[c, j]) == 0:
-                v = num // int(w[c, j])
-                if spec.input_min <= v <= spec.input_max:
-                    x[t - delays[j], c] = v
+            target = spec.threshold[c] - int(rng.integers(0, 2))
+            target -= sum(w[c][i] * int(x[t - delays[i], c]) for i in used if i not in free)
+            for i in free:
+                v = min(max(round(target / w[c][i]), spec.input_min), spec.input_max)
+                x[t - delays[i], c] = v
+                target -= w[c][i] * v
+            if target == 0:
+                lock[c] = t + 1
     return x
 
 

@@ -72,8 +72,11 @@ def write_core(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
     if verilog is not None:
         if not Path(verilog).is_file():
             raise UsageError(f"Verilog file not found: {verilog}")
+        top = top or spec.name
+        if not (top.isascii() and top.isidentifier()):
+            raise UsageError(f"--top {top!r} is not a Verilog module name")
         shutil.copyfile(verilog, path)
-        return path, top or spec.name, None
+        return path, top, None
     from hdl.generate import write_core as hdl_write_core  # amaranth only when generating
 
     info = hdl_write_core(spec, path, top)
@@ -140,7 +143,12 @@ def _activity_details(asic: dict, spec: CoreSpec, opts: Options) -> dict:
             "stimulus": activity.summary(spec, opts.stimulus),
             "includes": "OpenSTA report_power of the whole standard-cell netlist (flip-flops incl. "
                         "their clock pins, logic, leakage) at clock_mhz with one beat per cycle; "
-                        "no clock tree, wires beyond the liberty's pin capacitances, or I/O pads"}
+                        "no clock tree, wires beyond the liberty's pin capacitances, or I/O pads",
+            "caveat": None if spec.weights == "constant" else
+            "OpenSTA propagates activity probabilistically from the input ports: it does not see "
+            "the weight values held in the configuration registers (runtime weights), so the "
+            "multipliers / barrel shifters are priced for OpenSTA's default register state, not "
+            "for this spec's power-of-two weights"}
 
 
 # ----------------------------------------------------------------------------- per target
@@ -172,6 +180,8 @@ def _target(t, spec, opts, workdir, src, top, progress, tag) -> dict:
         keys["fmax_mhz"] = pnr["fmax_mhz"]
         keys["fmax_source"] = f"nextpnr {pnr['device']}" if pnr["device"] else None
         keys["pnr"] = pnr
+        if pnr["note"]:
+            progress.say(f"{tag}: nextpnr {t}: {pnr['note']}")
     return keys
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from shiftpsn.errors import UsageError
 
 _CELL = re.compile(r"\bcell\s*\(\s*\"?([A-Za-z0-9_$.\[\]]+)\"?\s*\)\s*\{")
-_AREA = re.compile(r"^\s*area\s*:\s*([0-9.eE+-]+)\s*;", re.M)
-_SEQ = re.compile(r"^\s*(ff|latch|ff_bank|latch_bank)\s*\(", re.M)
+_AREA = re.compile(r"(?<![\w.])area\s*:\s*([0-9.eE+-]+)\s*;")
+_SEQ = re.compile(r"(?<![\w.\"])(ff|latch|ff_bank|latch_bank)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Library:
         return {name for name, c in self.cells.items() if c.sequential}
 
 
-_TIME_UNIT = re.compile(r'^\s*time_unit\s*:\s*"?\s*([0-9.]+)\s*(ps|ns|us)\s*"?\s*;', re.M)
+_TIME_UNIT = re.compile(r'(?<![\w.])time_unit\s*:\s*"?\s*([0-9.]+)\s*(ps|ns|us)\s*"?\s*;')
 _UNIT_NS = {"ps": 1e-3, "ns": 1.0, "us": 1e3}
 
 

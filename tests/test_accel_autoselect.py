@@ -116,3 +116,31 @@ def test_cli_bad_input(cli, args, fragment):
 def test_cli_cuda_missing(cli):
     assert_usage_error(cli("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--device", "cuda"),
                        "no CUDA device")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_choice_includes_triton():
+    choice = select_for_shape((64, 32, 128), 4, 2, device="cuda", repeats=3)
+    for lay in ("time-first", "time-last"):
+        (times,) = choice.times_s[lay].values()
+        assert "triton" in times and list(times) == available_methods(lay, "cuda")
+    assert choice.overhead_s > 0
+
+
+def test_cli_triton_interpret_competes_on_cpu(cli):
+    proc = cli("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1", "--json",
+               "--triton-interpret")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    for lay in ("time-first", "time-last"):
+        assert "triton" in out["times_s"][lay] and out["times_s"][lay]["triton"] > 0
+
+
+def test_triton_on_cpu_needs_the_interpreter():
+    from golden.accel import triton_conv
+
+    if triton_conv.interpreter_enabled():
+        pytest.skip("the interpreter is on in this process")
+    with pytest.raises(ValueError, match="TRITON_INTERPRET=1"):
+        autoselect(TemporalConv(3, 2), torch.randn(4, 2, 3), repeats=1, triton_on_cpu=True)

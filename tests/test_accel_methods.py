@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from golden.accel import METHOD_LAYOUTS, METHODS, available_methods, temporal_conv
+from golden.accel import MAX_BAND_ELEMENTS, METHOD_LAYOUTS, METHODS, available_methods, method_fits, temporal_conv
 from golden.accel.vmap_mm import band_matrix
 from test_accel_reference import TOL, assert_close, ref_backward, ref_forward
 
@@ -118,3 +118,11 @@ def test_bad_arguments(kwargs, fragment):
     with pytest.raises(ValueError, match=None) as e:
         temporal_conv(**args)
     assert fragment in str(e.value)
+
+
+def test_method_fits_bounds_band_matrices():
+    assert MAX_BAND_ELEMENTS == 1 << 24
+    assert method_fits("vmap_mm", (512, 8, 64), "time-first")  # 64 * 512^2 = 2^24
+    assert not method_fits("vmap_mm", (513, 8, 64), "time-first")
+    assert not method_fits("vmap_mm", (8, 64, 1024), "time-last")  # T last: 64 * 1024^2
+    assert method_fits("shift_add", (10**6, 1, 64), "time-first")

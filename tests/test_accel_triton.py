@@ -84,7 +84,15 @@ GPU_CASES = [((8, 64, 128), 4, 2), ((64, 32, 16, 3), 16, 3), ((300, 4, 8), 3, 12
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("method", ["triton", "vanilla", "vmap_conv1d", "conv2d", "vmap_mm", "shift_add"])
 def test_gpu_method_matches_reference(method):
-    """Compiled kernels / cuDNN on the GPU: both dtypes, both layouts, the bench shapes and edge cases."""
+    """Compiled kernels / cuDNN on the GPU: both dtypes, both layouts, the bench shapes and edge cases
+    (TF32 off: cuDNN would otherwise round float32 convolutions to 10-bit mantissas)."""
+    ran = 0
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        ran = _run_gpu_cases(method)
+    assert ran >= len(GPU_CASES) * 2
+
+
+def _run_gpu_cases(method):
     ran = 0
     for layout in available_layouts(method):
         for dtype in (torch.float64, torch.float32):
@@ -92,7 +100,7 @@ def test_gpu_method_matches_reference(method):
                 shape = (T, N, C, *rest) if layout == "time-first" else (N, C, *rest, T)
                 check_method(method, layout, shape, k, d, dtype, device="cuda", seed=n, bias=n % 2 == 0)
                 ran += 1
-    assert ran >= len(GPU_CASES) * 2
+    return ran
 
 
 def available_layouts(method):

@@ -83,7 +83,14 @@ def test_bad_spec_and_paths(cli, files):
                        "spec file not found")
     assert_usage_error(cli("golden", "--spec", d / "spec.json", "--input", d / "nope.npy", "--output", d / "o.npz"),
                        "stimulus file not found")
-    assert_usage_error(cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy", "--output", d / "no/o.npz"),
-                       "output directory does not exist")
+    assert_usage_error(cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy", "--output", d),
+                       "is a directory")
+    assert_usage_error(cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy", "--output", d / "o.txt"),
+                       "written as .npz")
+    (d / "plain").write_text("")
+    assert_usage_error(cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy",
+                           "--output", d / "plain" / "o.npz"), "cannot create output directory")
+    proc = cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy", "--output", d / "new" / "o.npz")
+    assert proc.returncode == 0 and (d / "new" / "o.npz").is_file()
     assert_usage_error(cli("golden", "--spec", d / "spec.json"), "required")
     assert_usage_error(cli("nosuchcommand"), "invalid choice")

@@ -33,7 +33,7 @@ import torch
 
 from . import triton_conv
 from .conv2d import temporal_conv_conv2d
-from .layout import LAYOUTS, check_conv_args, to_layout
+from .layout import LAYOUTS, check_conv_args, geometry, to_layout
 from .shift_add import temporal_conv_shift_add
 from .vanilla import temporal_conv_vanilla
 from .vmap_conv1d import temporal_conv_vmap_conv1d
@@ -58,7 +58,20 @@ if triton_conv.IMPORT_ERROR is None:
     METHODS["triton"] = triton_conv.temporal_conv_triton
     METHOD_LAYOUTS["triton"] = BOTH
 
-__all__ = ["LAYOUTS", "METHODS", "METHOD_LAYOUTS", "available_methods", "temporal_conv", "to_layout"]
+__all__ = ["LAYOUTS", "METHODS", "METHOD_LAYOUTS", "available_methods", "method_fits", "temporal_conv", "to_layout"]
+
+#: vmap_mm materialises C banded T x T matrices (Eq. 19-21); above this many elements it is not tried
+MAX_BAND_ELEMENTS = 1 << 24
+
+
+def method_fits(method: str, shape, layout: str) -> bool:
+    """Whether ``method`` is worth trying on a sequence of ``shape``: False for vmap_mm when its C
+    matrices of T x T would exceed :data:`MAX_BAND_ELEMENTS` (64 MiB in float32; at T = 1024, C = 64 one
+    forward + backward takes seconds on a CPU and never wins). Other methods and unknown names: True."""
+    if method != "vmap_mm":
+        return True
+    T, _, C, _ = geometry(shape, layout)
+    return C * T * T <= MAX_BAND_ELEMENTS
 
 
 def available_methods(layout: str, device: torch.device | str = "cpu", interpreted: bool = False) -> list[str]:

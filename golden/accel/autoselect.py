@@ -9,7 +9,8 @@ fastest method, ``t_Omega`` adds that minimum, and the next layer's input is thi
 layer with nothing to choose is timed the same way (its cost differs between layouts too). The result
 is the layout with the smallest ``t_Omega`` and each layer's method in it.
 
-Only methods that can run on the device compete: Triton on CUDA, and on CPU only when asked
+Only methods that can run on the device and fit the shape (:func:`golden.accel.method_fits`) compete:
+Triton on CUDA, and on CPU only when asked
 (``triton_on_cpu=True``, which needs ``TRITON_INTERPRET=1`` set before Triton is imported: the
 interpreter is far too slow to win but lets the path be exercised).
 
@@ -32,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import available_methods, triton_conv
+from . import available_methods, method_fits, triton_conv
 from .layout import LAYOUTS, to_layout
 
 _CACHE: dict[str, "Choice"] = {}
@@ -238,6 +239,7 @@ def autoselect(model, x0: torch.Tensor, *, input_layout: str = "time-first", lay
                 if hasattr(layer, "layout"):
                     layer.layout = lay
                 names = _candidates(layer, lay, device, triton_on_cpu) if _selectable(layer) else [None]
+                names = [m for m in names if m is None or method_fits(m, x.shape, lay)]
                 if not names:
                     raise ValueError(f"layer {name} has no method for the {lay} layout on {device}")
                 per = {}

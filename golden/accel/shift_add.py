@@ -14,7 +14,7 @@ The work is ``k`` passes over the tensor; it pays off on CPUs and for small ``k`
 
 import torch
 
-from .layout import channel_view, geometry
+from .layout import channel_view
 
 
 def _taps(T: int, k: int, dilation: int):
@@ -22,42 +22,48 @@ def _taps(T: int, k: int, dilation: int):
     return [(i, (k - 1 - i) * dilation) for i in range(k - 1) if (k - 1 - i) * dilation < T]
 
 
+def _tap_views(v: torch.Tensor, ndim: int, layout: str) -> torch.Tensor:
+    """(C, k) -> (k, C, 1, ...): ``out[i]`` broadcasts tap i's channel weights over a sequence."""
+    trailing = ndim - 3 if layout == "time-first" else ndim - 2
+    return v.t().contiguous().reshape(v.shape[1], v.shape[0], *([1] * trailing))  # contiguous taps vectorize
+
+
 class _ShiftAdd(torch.autograd.Function):
+    # Few Python-level steps on purpose: at short T the cost is the per-op overhead, not the arithmetic.
     @staticmethod
     def forward(ctx, x, weight, bias, dilation, layout):
-        T, _, _, _ = geometry(x.shape, layout)
-        k = weight.shape[1]
         tdim = 0 if layout == "time-first" else x.dim() - 1
-        w = weight.to(x.dtype)
-        cv = lambda v: channel_view(v, x.dim(), layout)  # noqa: E731
-        h = x * cv(w[:, k - 1])
-        for i, s in _taps(T, k, dilation):
-            h.narrow(tdim, s, T - s).addcmul_(x.narrow(tdim, 0, T - s), cv(w[:, i]))
-        if bias is not None:
-            h += cv(bias.to(x.dtype))
-        ctx.save_for_backward(x, w)
-        ctx.meta = (dilation, layout, tdim, weight.dtype, None if bias is None else bias.dtype)
+        T, k = x.shape[tdim], weight.shape[1]
+        wt = _tap_views(weight.to(x.dtype), x.dim(), layout)
+        if bias is None:
+            h = torch.mul(x, wt[k - 1])
+        else:
+            h = torch.addcmul(channel_view(bias.to(x.dtype), x.dim(), layout), x, wt[k - 1])
+        taps = _taps(T, k, dilation)
+        for i, s in taps:
+            h.narrow(tdim, s, T - s).addcmul_(x.narrow(tdim, 0, T - s), wt[i])
+        ctx.save_for_backward(x, wt)
+        ctx.meta = (taps, tdim, 2 if layout == "time-first" else 1, weight.dtype,
+                    None if bias is None else bias.dtype)
         return h
 
     @staticmethod
     def backward(ctx, gh):
-        x, w = ctx.saved_tensors
-        dilation, layout, tdim, wdtype, bdtype = ctx.meta
-        T, _, _, _ = geometry(x.shape, layout)
-        k = w.shape[1]
-        cv = lambda v: channel_view(v, x.dim(), layout)  # noqa: E731
-        sum_dims = [d for d in range(x.dim()) if d != (2 if layout == "time-first" else 1)]
+        x, wt = ctx.saved_tensors
+        taps, tdim, cdim, wdtype, bdtype = ctx.meta
+        T, k = x.shape[tdim], wt.shape[0]
+        sum_dims = [d for d in range(x.dim()) if d != cdim]
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gx = gh * cv(w[:, k - 1])
-            for i, s in _taps(T, k, dilation):
-                gx.narrow(tdim, 0, T - s).addcmul_(gh.narrow(tdim, s, T - s), cv(w[:, i]))
+            gx = torch.mul(gh, wt[k - 1])
+            for i, s in taps:
+                gx.narrow(tdim, 0, T - s).addcmul_(gh.narrow(tdim, s, T - s), wt[i])
         if ctx.needs_input_grad[1]:
-            gw = w.new_zeros(w.shape)
-            gw[:, k - 1] = (gh * x).sum(sum_dims)
-            for i, s in _taps(T, k, dilation):
-                gw[:, i] = (gh.narrow(tdim, s, T - s) * x.narrow(tdim, 0, T - s)).sum(sum_dims)
-            gw = gw.to(wdtype)
+            gw = torch.zeros(k, x.shape[cdim], dtype=x.dtype, device=x.device)  # taps beyond T stay 0
+            torch.sum(gh * x, sum_dims, out=gw[k - 1])
+            for i, s in taps:
+                torch.sum(gh.narrow(tdim, s, T - s) * x.narrow(tdim, 0, T - s), sum_dims, out=gw[i])
+            gw = gw.t().to(wdtype)
         if bdtype is not None and ctx.needs_input_grad[2]:
             gb = gh.sum(sum_dims).to(bdtype)
         return gx, gw, gb, None, None

@@ -149,7 +149,8 @@ def plot_orders(out: Path, summary: dict) -> None:
         ax.set_ylabel("test accuracy % (mean ± std over seeds)")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out / name)
         plt.close(fig)

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from .experiments import EPOCHS, Run, plan
+from .experiments import EPOCHS, plan
 from .report import write_report
 
 

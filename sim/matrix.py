@@ -1,0 +1,74 @@
+"""The regression matrix: core parameters crossed by a pairwise covering design.
+
+The full cartesian product of the factors below is 4*4*3*3*2*2*2*2 = 2304 cores, each a separate
+Verilog build; a covering design in which every pair of factor values appears in at least one row
+catches every fault that needs two parameters to line up, with a few dozen rows.
+:func:`pairwise` builds such a design greedily and deterministically (AETG-style: each new row
+starts from an uncovered pair and picks, factor by factor, the value covering most new pairs).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from shiftpsn.spec import CoreSpec
+from shiftpsn.testing import random_spec
+
+#: factor -> levels (docs: the issue's matrix; "exp" narrow = one exponent, wide = 13 exponents)
+FACTORS: dict[str, list] = {
+    "channels": [1, 3, 8, 64],
+    "order": [1, 2, 4, 16],
+    "dilation": [1, 2, 3],
+    "input_width": [2, 8, 16],
+    "exp": ["narrow", "wide"],
+    "weights": ["runtime", "constant"],
+    "arith": ["shift", "mac"],
+    "pipeline": ["none", "max"],
+}
+EXP_RANGES = {"narrow": (-1, 0), "wide": (-6, 12)}  # (exp_min, exp_max - exp_min)
+
+
+def pairwise(factors: dict[str, list]) -> list[dict]:
+    """Rows (factor -> level) such that every pair of levels of every two factors occurs."""
+    names = list(factors)
+    uncovered = {((a, x), (b, y)) for a, b in itertools.combinations(names, 2)
+                 for x in factors[a] for y in factors[b]}
+
+    def gain(row: dict, name: str, value) -> int:
+        return sum((((n, row[n]), (name, value)) if names.index(n) < names.index(name)
+                    else ((name, value), (n, row[n]))) in uncovered for n in row)
+
+    rows = []
+    while uncovered:
+        (a, x), (b, y) = min(uncovered, key=lambda p: (names.index(p[0][0]), names.index(p[1][0]),
+                                                         factors[p[0][0]].index(p[0][1]),
+                                                         factors[p[1][0]].index(p[1][1])))
+        row = {a: x, b: y}
+        for name in names:
+            if name not in row:
+                row[name] = max(factors[name], key=lambda v: (gain(row, name, v), -factors[name].index(v)))
+        uncovered -= {((n, row[n]), (m, row[m])) for n, m in itertools.combinations(names, 2)}
+        rows.append({n: row[n] for n in names})
+    return rows
+
+
+def row_spec(row: dict, seed: int) -> CoreSpec:
+    """The core of a matrix row: its sizes, seeded random weights (zero taps, signs, thresholds
+    beyond the accumulator included; ``shiftpsn.testing.random_spec``)."""
+    exp_min, span = EXP_RANGES[row["exp"]]
+    k = row["order"]
+    pipeline = 0 if row["pipeline"] == "none" else (k - 1).bit_length() + 1
+    return random_spec(np.random.default_rng(seed), channels=row["channels"], order=k,
+                       dilation=row["dilation"], input_width=row["input_width"], exp_lo=exp_min,
+                       exp_span=span, weights=row["weights"], arith=row["arith"], pipeline=pipeline,
+                       name=row_name(row))
+
+
+def row_name(row: dict) -> str:
+    return (f"c{row['channels']}_k{row['order']}_d{row['dilation']}_w{row['input_width']}_{row['exp']}"
+            f"_{row['weights']}_{row['arith']}_p{row['pipeline']}")
+
+
+MATRIX: list[dict] = pairwise(FACTORS)

@@ -1,0 +1,60 @@
+"""The `make results` script on a tiny budget, and the claim arithmetic on made-up numbers."""
+
+import json
+
+import pytest
+
+from golden.train.experiments import plan
+from golden.train.report import claims
+from golden.train.results import main, summarize
+
+
+def _record(task, neuron, k, dil, seed, acc):
+    return {"run": {"group": f"{task}/{neuron}/k{k}/{dil}", "task": task, "neuron": neuron, "order": k,
+                    "dilation": dil, "seed": seed},
+            "test_acc": acc, "train_acc": acc, "firing_rate": 0.1, "seconds": 1.0, "finite": True,
+            "params": 1}
+
+
+def test_claims_arithmetic():
+    recs = []
+    for s, (f, w) in enumerate([(0.50, 0.60), (0.52, 0.64), (0.54, 0.62)]):
+        recs += [_record("pixel-digits", "mulfree", 2, "fixed", s, f),
+                 _record("pixel-digits", "mulfree", 2, "sawtooth", s, w)]
+    recs += [_record("seq-digits", "mulfree", 4, "sawtooth", s, a) for s, a in enumerate([0.90, 0.92, 0.94])]
+    recs += [_record("seq-digits", "sliding-psn", 8, "fixed", s, a) for s, a in enumerate([0.93, 0.93, 0.93])]
+    recs += [_record("seq-digits", "cwpsn", 4, "sawtooth", s, a) for s, a in enumerate([0.95, 0.95, 0.95])]
+    c = claims(summarize(recs))
+    saw = c["sawtooth"][0]
+    assert saw["k"] == 2 and saw["delta"] == pytest.approx(10.0) and saw["holds"] and saw["clear"]
+    assert saw["b_std"] == pytest.approx(2.0)  # sample std of 50, 52, 54
+    order = c["order"][0]
+    assert order["delta"] == pytest.approx(-1.0) and not order["holds"] and order["within_spread"]
+    quant = c["quantization"][0]
+    assert quant["task"] == "seq-digits" and quant["cost"] == pytest.approx(3.0) and not quant["holds"]
+
+
+def test_plan_covers_the_claims():
+    groups = {r.group for r in plan()}
+    for g in ("pixel-digits/mulfree/k2/fixed", "pixel-digits/mulfree/k2/sawtooth",
+              "pixel-digits/mulfree/k4/sawtooth", "seq-digits/mulfree/k4/sawtooth",
+              "seq-digits/sliding-psn/k8/fixed", "seq-digits/cwpsn/k4/fixed", "pixel-digits/cwpsn/k4/sawtooth"):
+        assert g in groups
+    for neuron in ("psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard", "psu", "ipsu", "rpsu"):
+        assert any(f"/{neuron}/" in g for g in groups)
+    assert len(plan()) == 3 * len(groups)
+
+
+def test_results_script_tiny(tmp_path, capsys):
+    args = ["--output-dir", str(tmp_path), "--subset", "40", "--epochs-scale", "0.03", "--seeds", "2",
+            "--jobs", "1", "--only", "seq-digits/sliding-psn/k8"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "[2/2] seq-digits/sliding-psn/k8/fixed" in out
+    data = json.loads((tmp_path / "results.json").read_text())
+    entry = data["configs"]["seq-digits/sliding-psn/k8/fixed"]
+    assert entry["seeds"] == [0, 1] and len(entry["test_acc"]["values"]) == 2
+    assert "| sliding-psn | 8 | - |" in (tmp_path / "README.md").read_text()
+    assert (tmp_path / "seq_order.png").stat().st_size > 1000
+    assert main(args) == 0  # a rerun trains nothing
+    assert "2 already done, 0 to train" in capsys.readouterr().out
