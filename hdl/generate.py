@@ -92,13 +92,15 @@ def write_core(spec: CoreSpec, verilog_path: str | os.PathLike, top: str | None 
 
 
 def check_output_path(verilog_path: str | os.PathLike) -> Path:
-    """Return the Verilog output path if it (and CORE.json beside it) can be written, else raise
-    UsageError."""
+    """Return the Verilog output path if it (and CORE.json beside it) can be written, creating its
+    directory if needed, else raise UsageError."""
     path = Path(verilog_path)
     if path.suffix == ".json":
         raise UsageError(f"output {path}: the Verilog file must not end in .json (CORE.json goes beside it)")
-    if not path.parent.is_dir():
-        raise UsageError(f"output directory does not exist: {path.parent}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create output directory {path.parent}: {e.strerror}") from None
     if path.is_dir():
         raise UsageError(f"output {path} is a directory")
     if not os.access(path.parent, os.W_OK):

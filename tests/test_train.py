@@ -17,6 +17,9 @@ from shiftpsn.cli import main as cli
 from shiftpsn.errors import UsageError
 from shiftpsn.spec import CoreSpec
 
+# one worker runs this file, so the trained fixture below is built once
+pytestmark = pytest.mark.xdist_group("golden_train")
+
 
 def first_mismatch(got, want):
     idx = np.argwhere(got != want)

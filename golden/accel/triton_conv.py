@@ -12,27 +12,43 @@ Where it runs:
   (it is slow: for tests; see :func:`interpreter_enabled`). Otherwise the method raises ValueError on
   CPU tensors. Under the interpreter, CUDA tensors also go through it (fixed block sizes).
 
-If ``import triton`` fails (no package, no driver), :data:`IMPORT_ERROR` says why and the method is
-not registered; importing this module never raises.
+Triton is imported on first use, not with this module. If the package is missing, the method is not
+registered; if its import fails (e.g. no driver), :data:`IMPORT_ERROR` says why and :func:`available`
+is False. Importing this module never raises.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 
 import torch
 
 from .layout import geometry, rest_size
 
-try:  # a broken or driverless Triton must not break golden.accel
-    import triton
+triton = None  # the module, once _load() succeeded
+_k = None  # golden.accel._triton_kernels
+IMPORT_ERROR = None if importlib.util.find_spec("triton") else "ModuleNotFoundError: no module named 'triton'"
+_loaded = False
 
-    from . import _triton_kernels as _k
 
-    IMPORT_ERROR = None
-except Exception as e:  # noqa: BLE001 - any failure means "not available"
-    triton = None
-    IMPORT_ERROR = f"{type(e).__name__}: {e}"
+def _load() -> bool:
+    """Import Triton and the kernels on first use (so that importing golden.accel never imports Triton,
+    and ``TRITON_INTERPRET`` can still be set before then). False, with :data:`IMPORT_ERROR`, if it fails."""
+    global triton, _k, IMPORT_ERROR, _loaded
+    if not _loaded:
+        _loaded = True
+        if IMPORT_ERROR is None:
+            try:  # a broken or driverless Triton must not break golden.accel
+                import triton as _triton
+
+                from . import _triton_kernels
+
+                triton, _k = _triton, _triton_kernels
+            except Exception as e:  # noqa: BLE001 - any failure means "not available"
+                IMPORT_ERROR = f"{type(e).__name__}: {e}"
+    return triton is not None
+
 
 #: block sizes of the interpreter (CPU): one fixed config, no autotuning
 _INTERP_BLOCK = {"time-first": (16, 8), "time-last": (8, 16)}
@@ -43,18 +59,17 @@ _GPU_BLOCKS = {"time-first": [(128, 8), (256, 4), (64, 16), (256, 16)],
 
 def interpreter_enabled() -> bool:
     """True when Triton runs in its CPU interpreter: ``TRITON_INTERPRET=1`` was set when Triton was
-    imported (its standard library is interpreted then; setting the variable later has no effect)."""
-    return triton is not None and type(triton.language.standard.sum).__name__ == "InterpretedFunction"
+    imported (its standard library is interpreted then; setting the variable later has no effect).
+    Imports Triton if that has not happened yet."""
+    return _load() and type(triton.language.standard.sum).__name__ == "InterpretedFunction"
 
 
 def available(device: torch.device | str, interpreted: bool = False) -> bool:
     """Whether the Triton method can run on ``device``: CUDA (compiled, or interpreted), or CPU when
     ``interpreted`` is asked for and the interpreter is on."""
-    if triton is None:
-        return False
     dev = torch.device(device)
     if dev.type == "cuda":
-        return torch.cuda.is_available()
+        return _load() and torch.cuda.is_available()
     return dev.type == "cpu" and interpreted and interpreter_enabled()
 
 
@@ -144,6 +159,8 @@ class TritonTemporalConv(torch.autograd.Function):
 
 def temporal_conv_triton(x: torch.Tensor, weight: torch.Tensor, dilation: int, layout: str,
                          bias: torch.Tensor | None = None) -> torch.Tensor:
+    if not _load():
+        raise ValueError(f"method 'triton' is unavailable: {IMPORT_ERROR}")
     if x.device.type != "cuda" and not interpreter_enabled():
         raise ValueError("method 'triton' needs a CUDA tensor (or Triton imported with TRITON_INTERPRET=1)")
     return TritonTemporalConv.apply(x, weight, bias, dilation, layout)
