@@ -72,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
     out = args.output_dir
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output-dir {out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create --output-dir {out}: {e.strerror}") from None
     progress = Progress(quiet=args.quiet)
     stim_file = None if args.stimulus is None else load_stimulus(args.stimulus, spec)[0]
     if args.sweep:
