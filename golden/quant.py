@@ -24,12 +24,21 @@ Conventions (chosen here, relied on by :mod:`golden.export`):
   rounding decides and ``torch.round`` would then apply half-to-even.) In the linear domain the
   decision boundary between 2^n and 2^(n+1) is their geometric mean 2^(n+1/2).
 * Non-finite weights are not quantized: NaN stays NaN and +-inf stays +-inf.
+
+Fast path (:func:`pow2_round_bits`): when 2^exp_min and 2^exp_max are normal numbers of the weight's
+dtype, Q is computed on the float's bits with a few integer ops (one pass each, no frexp, no float64
+detour): with the magnitude bits ``mag = E 2^M + F`` (exponent field E, M mantissa bits F), |w| rounds
+up to 2^(E+1-bias) exactly when F >= F_up = ceil((sqrt(2) - 1) 2^M) (the mantissa 1 + F/2^M is above
+sqrt(2); irrational, so never equal), which is when ``mag + 2^M - F_up`` carries into the exponent
+field. Denormal weights clamp up to exp_min, as above. Other exponent ranges take the frexp path
+(:func:`pow2_round_frexp`); both give the same bits.
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import NamedTuple
 
 import torch
 
@@ -73,8 +82,8 @@ def pow2_decompose(w: torch.Tensor, exp_min: int, exp_max: int) -> tuple[torch.T
     return sign, exponent, nonzero
 
 
-def pow2_round(w: torch.Tensor, exp_min: int, exp_max: int) -> torch.Tensor:
-    """Q(w) of Eq. 13 (forward only, no gradient); same dtype and device as ``w``."""
+def pow2_round_frexp(w: torch.Tensor, exp_min: int, exp_max: int) -> torch.Tensor:
+    """Q(w) of Eq. 13 through :func:`pow2_decompose` (any exponent range, any float dtype)."""
     sign, exponent, nonzero = pow2_decompose(w, exp_min, exp_max)
     # 2^n for integer n is exact in float64, and so is its conversion for n within w's exponent range
     mag = torch.pow(2.0, exponent.to(torch.float64))
@@ -83,10 +92,71 @@ def pow2_round(w: torch.Tensor, exp_min: int, exp_max: int) -> torch.Tensor:
     return torch.where(finite, q, w.detach())
 
 
+class _BitLayout(NamedTuple):
+    int_dtype: torch.dtype
+    mantissa_bits: int
+    bias: int
+    mantissa_up: int  # F_up = ceil((sqrt(2) - 1) 2^M): mantissas from here round up to the next octave
+    inf_bits: int  # exponent field all ones: magnitudes from here are +-inf or NaN
+
+
+def _bit_layout(mantissa_bits: int, exponent_bits: int, int_dtype: torch.dtype) -> _BitLayout:
+    # the integer F_up with (2^M + F_up - 1)^2 < 2^(2M+1) < (2^M + F_up)^2 (sqrt(2) 2^M is irrational)
+    up = math.isqrt(1 << (2 * mantissa_bits + 1)) + 1 - (1 << mantissa_bits)
+    return _BitLayout(int_dtype, mantissa_bits, (1 << (exponent_bits - 1)) - 1, up,
+                      ((1 << exponent_bits) - 1) << mantissa_bits)
+
+
+_BIT_LAYOUTS = {
+    torch.float16: _bit_layout(10, 5, torch.int16),
+    torch.bfloat16: _bit_layout(7, 8, torch.int16),
+    torch.float32: _bit_layout(23, 8, torch.int32),
+    torch.float64: _bit_layout(52, 11, torch.int64),
+}
+
+
+def bits_fast_path(dtype: torch.dtype, exp_min: int, exp_max: int) -> bool:
+    """Whether :func:`pow2_round_bits` applies: 2^exp_min and 2^exp_max are normal ``dtype`` numbers."""
+    lay = _BIT_LAYOUTS.get(dtype)
+    return lay is not None and 1 - lay.bias <= exp_min and exp_max <= lay.bias
+
+
+def pow2_round_bits(w: torch.Tensor, exp_min: int, exp_max: int) -> torch.Tensor:
+    """Q(w) of Eq. 13 by integer ops on the bits of ``w`` (see the module docstring, fast path).
+
+    Requires :func:`bits_fast_path`; gives the same bits as :func:`pow2_round_frexp`.
+    """
+    lay = _BIT_LAYOUTS[w.dtype]
+    M = lay.mantissa_bits
+    bits = w.detach().view(lay.int_dtype)
+    mag = bits & torch.iinfo(lay.int_dtype).max  # |w|'s bits: all but the sign bit
+    # Clamping |w| to [2^exp_min, 2^exp_max] before rounding equals clamping the rounded exponent
+    # (rounding is monotone and fixes powers of two); bit order is value order for |w|. Adding
+    # 2^M - F_up then carries into the exponent field exactly when the mantissa is >= F_up.
+    q = torch.clamp(mag, (exp_min + lay.bias) << M, (exp_max + lay.bias) << M)
+    q.add_((1 << M) - lay.mantissa_up).bitwise_and_(lay.inf_bits)
+    q.bitwise_or_(bits ^ mag)  # the sign bit
+    q.masked_fill_(mag == 0, 0)  # Q(+-0) = +0
+    q = torch.where(mag >= lay.inf_bits, bits, q)  # NaN, +-inf pass through
+    return q.view(w.dtype)
+
+
+def pow2_round(w: torch.Tensor, exp_min: int, exp_max: int) -> torch.Tensor:
+    """Q(w) of Eq. 13 (forward only, no gradient); same dtype and device as ``w``."""
+    check_exponent_range(exp_min, exp_max)
+    return _pow2_round_checked(w, exp_min, exp_max)
+
+
+def _pow2_round_checked(w: torch.Tensor, exp_min: int, exp_max: int) -> torch.Tensor:
+    if bits_fast_path(w.dtype, exp_min, exp_max):
+        return pow2_round_bits(w, exp_min, exp_max)
+    return pow2_round_frexp(w, exp_min, exp_max)
+
+
 class _Pow2STE(torch.autograd.Function):
     @staticmethod
     def forward(ctx, w, exp_min, exp_max):
-        return pow2_round(w, exp_min, exp_max)
+        return _pow2_round_checked(w, exp_min, exp_max)
 
     @staticmethod
     def backward(ctx, grad):

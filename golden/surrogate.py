@@ -32,12 +32,13 @@ from torch import nn
 
 
 def heaviside(x: torch.Tensor) -> torch.Tensor:
-    """Theta(x) = (x >= 0) in the dtype of ``x`` (no gradient)."""
-    return (x >= 0).to(x.dtype)
+    """Theta(x) = (x >= 0) in the dtype of ``x`` (no gradient; NaN gives 0)."""
+    # one pass: the comparison writes the float result directly (no bool temporary + cast)
+    return torch.ge(x.detach(), 0, out=torch.empty_like(x, memory_format=torch.preserve_format))
 
 
 class _SurrogateSpike(torch.autograd.Function):
-    """Heaviside forward, ``grad * surrogate.derivative(x)`` backward."""
+    """Heaviside forward, ``surrogate.input_grad(grad, x)`` backward."""
 
     @staticmethod
     def forward(ctx, x, surrogate):
@@ -48,7 +49,14 @@ class _SurrogateSpike(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * ctx.surrogate.derivative(x), None
+        return ctx.surrogate.input_grad(grad, x), None
+
+
+def _grad_over_quadratic(grad: torch.Tensor, x: torch.Tensor, c0: float, c2: float) -> torch.Tensor:
+    """grad / (c0 + c2 x^2) in two passes over the data (the surrogates' backward at short T is
+    bound by elementwise passes)."""
+    den = torch.addcmul(torch.full((), c0, dtype=x.dtype, device=x.device), x, x, value=c2)
+    return torch.div(grad, den, out=den)
 
 
 class Surrogate(nn.Module):
@@ -65,6 +73,10 @@ class Surrogate(nn.Module):
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def input_grad(self, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``grad * derivative(x)``, the backward of :meth:`forward` (subclasses may fuse it)."""
+        return grad * self.derivative(x)
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -83,6 +95,10 @@ class ATan(Surrogate):
         ax = (math.pi / 2 * self.alpha) * x
         return (self.alpha / 2) / (1 + ax * ax)
 
+    def input_grad(self, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """grad * sigma(x) as grad / (2/alpha + (pi^2 alpha / 2) x^2) (the same sigma, two passes)."""
+        return _grad_over_quadratic(grad, x, 2 / self.alpha, math.pi ** 2 * self.alpha / 2)
+
     def primitive(self, x: torch.Tensor) -> torch.Tensor:
         return torch.atan((math.pi / 2 * self.alpha) * x) / math.pi + 0.5
 
@@ -95,6 +111,9 @@ class InverseQuadratic(Surrogate):
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         return 1 / (1 + self.alpha * x * x)
+
+    def input_grad(self, grad: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return _grad_over_quadratic(grad, x, 1.0, self.alpha)
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:
         r = math.sqrt(self.alpha)

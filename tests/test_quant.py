@@ -154,3 +154,91 @@ def test_dtype_kept_and_float64_range():
     assert q.dtype == torch.float64
     assert q.tolist() == [reference_q(v, -2000, 2000) for v in w.tolist()]
     assert np.isfinite(q.numpy()).all()
+
+
+# ---------------------------------------------------------------- the bit-level fast path
+from golden.quant import bits_fast_path, pow2_round_bits, pow2_round_frexp  # noqa: E402
+
+INT_OF = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32,
+          torch.float64: torch.int64}
+
+
+def expected_bits(w: torch.Tensor, exp_min: int, exp_max: int) -> torch.Tensor:
+    """Bits of the rational reference Q (non-finite inputs: their own bits)."""
+    vals = w.double().tolist()  # exact: every float16/bfloat16/float32 value is a float64
+    out = [reference_q(v, exp_min, exp_max) if math.isfinite(v) else v for v in vals]
+    q = torch.tensor(out, dtype=torch.float64).to(w.dtype).view(INT_OF[w.dtype])
+    nonfinite = ~torch.isfinite(w)
+    return torch.where(nonfinite, w.view(INT_OF[w.dtype]), q)
+
+
+def assert_same_bits(got: torch.Tensor, w: torch.Tensor, exp_min: int, exp_max: int) -> None:
+    exp = expected_bits(w, exp_min, exp_max)
+    got = got.view(INT_OF[w.dtype])
+    if not torch.equal(got, exp):
+        i = int(torch.nonzero(got != exp)[0, 0])
+        raise AssertionError(f"first mismatch at {i}: w={w[i].item()!r} got bits {int(got[i]):#x} "
+                             f"expected {int(exp[i]):#x}")
+
+
+@pytest.mark.parametrize("dtype,exp_min,exp_max", [
+    (torch.float16, -14, 15), (torch.float16, -8, 7), (torch.float16, 3, 3),
+    (torch.bfloat16, -126, 127), (torch.bfloat16, -8, 0)])
+def test_bits_path_on_every_16_bit_float(dtype, exp_min, exp_max):
+    """All 65536 bit patterns (zeros, denormals, every boundary, inf, NaN) against rationals."""
+    w = torch.arange(-(1 << 15), 1 << 15, dtype=torch.int32).to(torch.int16).view(dtype)
+    assert bits_fast_path(dtype, exp_min, exp_max)
+    assert_same_bits(pow2_round_bits(w, exp_min, exp_max), w, exp_min, exp_max)
+    assert_same_bits(pow2_round(w, exp_min, exp_max), w, exp_min, exp_max)
+
+
+@pytest.mark.parametrize("dtype,exp_min,exp_max", [
+    (torch.float32, -126, 127), (torch.float32, -8, 7), (torch.float64, -1022, 1023),
+    (torch.float64, -8, 0)])
+def test_bits_path_on_random_bit_patterns(dtype, exp_min, exp_max):
+    """Uniformly random bits (every exponent, denormals, NaN payloads) plus the boundary samples."""
+    g = torch.Generator().manual_seed(11)
+    info = torch.iinfo(INT_OF[dtype])
+    raw = torch.randint(info.min, info.max, (6000,), generator=g, dtype=torch.int64).to(INT_OF[dtype])
+    w = torch.cat([raw.view(dtype), sample_weights(dtype),
+                   torch.tensor([math.inf, -math.inf, math.nan], dtype=dtype)])
+    assert_same_bits(pow2_round_bits(w, exp_min, exp_max), w, exp_min, exp_max)
+
+
+@pytest.mark.parametrize("dtype,exp_min,exp_max", [(torch.float32, -140, 0), (torch.float16, -20, 15),
+                                                   (torch.float16, -8, 16)])
+def test_frexp_path_outside_the_normal_range(dtype, exp_min, exp_max):
+    """Ranges whose ends are not normal numbers take the frexp path: denormal or overflowing results."""
+    assert not bits_fast_path(dtype, exp_min, exp_max)
+    info = torch.iinfo(INT_OF[dtype])
+    g = torch.Generator().manual_seed(12)
+    raw = torch.randint(info.min, info.max, (3000,), generator=g, dtype=torch.int64).to(INT_OF[dtype])
+    w = torch.cat([raw.view(dtype), sample_weights(dtype)])
+    assert_same_bits(pow2_round_frexp(w, exp_min, exp_max), w, exp_min, exp_max)
+    assert_same_bits(pow2_round(w, exp_min, exp_max), w, exp_min, exp_max)
+
+
+def test_fast_path_bounds():
+    assert bits_fast_path(torch.float32, -126, 127) and not bits_fast_path(torch.float32, -127, 0)
+    assert not bits_fast_path(torch.float32, 0, 128)
+    assert bits_fast_path(torch.float16, -14, 15) and not bits_fast_path(torch.float16, -15, 0)
+    assert bits_fast_path(torch.float64, -1022, 1023) and not bits_fast_path(torch.float64, -1023, 0)
+    assert not bits_fast_path(torch.int32, 0, 1)
+
+
+def test_bits_path_keeps_shape_and_handles_views():
+    w = torch.randn(6, 5, dtype=torch.float32).t()  # non-contiguous
+    q = pow2_round(w, -8, 7)
+    assert q.shape == w.shape
+    flat = w.contiguous().reshape(-1)
+    assert_same_bits(q.contiguous().reshape(-1), flat, -8, 7)
+
+
+@pytest.mark.parametrize("exp_min,exp_max", [(-8, 7), (-2000, 2000)])
+def test_ste_identity_on_both_paths(exp_min, exp_max):
+    w = torch.tensor([0.3, -0.0, 1e-310, -7.5, 2.0 ** 0.5], dtype=torch.float64, requires_grad=True)
+    up = torch.tensor([1.0, -2.0, 3.0, 0.5, -0.25], dtype=torch.float64)
+    q = quantize_pow2(w, exp_min, exp_max)
+    assert_same_bits(q.detach(), w.detach(), exp_min, exp_max)
+    (grad,) = torch.autograd.grad(q, w, up)
+    assert torch.equal(grad, up)

@@ -83,3 +83,32 @@ def test_bad_alpha_and_registry():
     with pytest.raises(ValueError, match="alpha"):
         InverseQuadratic(math.nan)
     assert SURROGATES["atan"] is ATan and SURROGATES["inverse-quadratic"] is InverseQuadratic
+
+
+@pytest.mark.parametrize("surrogate,sigma", [
+    (ATan(2.0), lambda a, v: a / (2 * (1 + (math.pi / 2 * a * v) ** 2))),
+    (ATan(0.5), lambda a, v: a / (2 * (1 + (math.pi / 2 * a * v) ** 2))),
+    (InverseQuadratic(10.0), lambda a, v: 1 / (1 + a * v * v))])
+def test_fused_backward_is_upstream_times_sigma(surrogate, sigma):
+    """The two-pass backward (input_grad) against grad * sigma(x) written out in Python floats."""
+    g = torch.Generator().manual_seed(4)
+    x = torch.cat([POINTS, torch.randn(500, generator=g, dtype=torch.float64) * 3])
+    up = torch.randn(x.shape, generator=g, dtype=torch.float64)
+    xr = x.clone().requires_grad_(True)
+    (got,) = torch.autograd.grad(surrogate(xr), xr, up)
+    a = surrogate.alpha
+    expected = torch.tensor([u * sigma(a, v) for u, v in zip(up.tolist(), x.tolist())], dtype=torch.float64)
+    torch.testing.assert_close(got, expected, rtol=1e-14, atol=0)
+
+
+def test_heaviside_edge_values_dtypes_and_views():
+    tiny = torch.finfo(torch.float32).tiny
+    x = torch.tensor([math.nan, -math.inf, math.inf, -tiny / 4, tiny / 4, -0.0, 0.0])
+    assert heaviside(x).tolist() == [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+    for dtype in (torch.float16, torch.bfloat16, torch.float64):
+        assert heaviside(x.to(dtype)).dtype == dtype
+    v = torch.randn(4, 3, 5).transpose(0, 2)  # non-contiguous: values follow the view
+    s = heaviside(v)
+    assert s.shape == v.shape and torch.equal(s, torch.where(v >= 0, 1.0, 0.0))
+    xr = torch.tensor([0.5, -0.5], requires_grad=True)
+    assert heaviside(xr).requires_grad is False  # Theta alone carries no gradient

@@ -60,9 +60,11 @@ class _ShiftAdd(torch.autograd.Function):
                 gx.narrow(tdim, 0, T - s).addcmul_(gh.narrow(tdim, s, T - s), wt[i])
         if ctx.needs_input_grad[1]:
             gw = torch.zeros(k, x.shape[cdim], dtype=x.dtype, device=x.device)  # taps beyond T stay 0
-            torch.sum(gh * x, sum_dims, out=gw[k - 1])
+            prod = torch.mul(gh, x)  # one product buffer for every tap: no allocation per tap
+            torch.sum(prod, sum_dims, out=gw[k - 1])
             for i, s in taps:
-                torch.sum(gh.narrow(tdim, s, T - s) * x.narrow(tdim, 0, T - s), sum_dims, out=gw[i])
+                p = torch.mul(gh.narrow(tdim, s, T - s), x.narrow(tdim, 0, T - s), out=prod.narrow(tdim, 0, T - s))
+                torch.sum(p, sum_dims, out=gw[i])
             gw = gw.t().to(wdtype)
         if bdtype is not None and ctx.needs_input_grad[2]:
             gb = gh.sum(sum_dims).to(bdtype)
