@@ -29,6 +29,8 @@ class Coin:
 
     def __call__(self) -> bool:
         """True with probability ``p``."""
+        if self.p <= 0.0:
+            return False
         if self._i == self.chunk:
             self._buf, self._i = self.rng.random(self.chunk), 0
         self._i += 1

@@ -108,8 +108,9 @@ async def run_plan(dut):
             tb.log.info("phase: sequences %d..%d (%d beats), gap_p %.2f, stall_p %.2f%s",
                         ph.start, ph.stop - 1, hi - lo, ph.gap_p, ph.stall_p,
                         ", then reset" if ph.reset else "")
-            for a in range(lo, hi, CHECK_EVERY):
-                await tb.source.send(payloads[a:min(hi, a + CHECK_EVERY)], plan.idle_timeout)
+            chunk = CHECK_EVERY if expected is not None and plan.fail_fast else max(1, hi - lo)
+            for a in range(lo, hi, chunk):
+                await tb.source.send(payloads[a:min(hi, a + chunk)], plan.idle_timeout)
                 if early_mismatch() is not None:
                     raise StopEarly
             epoch_beats += hi - lo
