@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shiftpsn.errors import UsageError
+from shiftpsn.errors import CheckFailed, UsageError
 from shiftpsn.spec import CoreSpec, uniform_spec
 from shiftpsn.stimulus import load_stimulus, random_stimulus
 
@@ -96,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
         if "ratio" in rep:
             shown = ", ".join(f"{k} {v:.2f}x" for k, v in rep["ratio"].items() if v is not None)
             print(f"{target}: mac / shift: {shown}")
+    failed = [e["error"] for rep in reps.values() for e in (rep, rep.get("baseline") or {}) if e.get("error")]
+    if failed:
+        raise CheckFailed(f"{len(failed)} synthesis run(s) failed (reports written, figures null): {failed[0]}")
     return 0
 
 

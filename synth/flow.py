@@ -100,8 +100,14 @@ def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress,
         entry = {"target": target, "top": top, "spec": spec.to_dict(), "storage_bits": spec.storage_bits,
                  "registers": None if info is None else info.get("registers"),
                  "latency": None if info is None else info.get("latency")}
-        entry.update(_target(target, spec, opts, workdir, src, top, progress, tag))
-        if target == "asic":
+        try:
+            entry.update(_target(target, spec, opts, workdir, src, top, progress, tag))
+        except UsageError as e:
+            # one target's tool failure (e.g. a Yosys assertion) must not lose the other targets
+            entry.update({k: None for k in ("cells", "luts", "ffs", "area_um2", "fmax_mhz", "fmax_source")})
+            entry["error"] = str(e)
+            progress.say(f"{tag}: {target} FAILED: {e}")
+        if target == "asic" and "error" not in entry:
             entry.update(cells=asic["counts"]["cells"], ffs=asic["counts"]["ffs"],
                          cell_types=asic["counts"]["by_type"], fmax_mhz=asic["timing"]["fmax_mhz"],
                          fmax_source=f"OpenSTA critical path, {Path(opts.liberty).name}",

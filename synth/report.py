@@ -29,6 +29,7 @@ key                             meaning
 ``baseline``                    (--baseline mac) the same keys for the multiplier core
 ``ratio``                       (--baseline mac) baseline / this core for each of RATIO_KEYS
 ``options``, ``logs``           clock, T, liberty, stimulus; the tool logs kept in the directory
+``error``                       only when this target's tools failed (its figures are then null)
 =============================== ==================================================================
 """
 
@@ -117,6 +118,8 @@ def markdown(report: dict) -> str:
         note = (entry or {}).get("pnr", {}) or {}
         if note.get("note"):
             lines.append(f"\nNote ({name}): {note['note']}")
+        if (entry or {}).get("error"):
+            lines.append(f"\nFAILED ({name}): {entry['error']}")
     m = report.get("energy", {}).get("model")
     if m:
         lines += ["", f"Op-count model, one neuron over T={m['T']} steps, k={m['k']} (pJ):", "",

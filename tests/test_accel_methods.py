@@ -2,6 +2,8 @@
 reference: H, dX, dW and db, float32 and float64, both layouts, random shapes with and without "..."
 dimensions, k = 1 and d > T. Tolerance: test_accel_reference.TOL (relative to the reference's max)."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -126,3 +128,25 @@ def test_method_fits_bounds_band_matrices():
     assert not method_fits("vmap_mm", (513, 8, 64), "time-first")
     assert not method_fits("vmap_mm", (8, 64, 1024), "time-last")  # T last: 64 * 1024^2
     assert method_fits("shift_add", (10**6, 1, 64), "time-first")
+
+
+@pytest.mark.parametrize("layout,shape,k,d", [
+    ("time-last", (3, 4, 8), 16, 1), ("time-last", (2, 3, 2, 16), 9, 2), ("time-last", (2, 3, 10), 10, 1),
+    ("time-last", (3, 2, 2, 9), 12, 1), ("time-last", (6, 3, 22), 8, 3)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_shift_add_lag_matrix_weight_grad(layout, shape, k, d, dtype):
+    """Many taps in a short sequence: shift_add's dW comes from the lag-matrix product."""
+    from golden.accel.shift_add import use_lag_matrix
+
+    T = shape[-1]
+    n_taps = sum(1 for i in range(k) if (k - 1 - i) * d < T)
+    assert use_lag_matrix(T, k, d, n_taps, layout, rows=math.prod(shape) // (T * shape[1]))
+    check_method("shift_add", layout, shape, k, d, dtype, seed=k)
+
+
+def test_shift_add_lag_matrix_choice():
+    from golden.accel.shift_add import use_lag_matrix
+
+    assert use_lag_matrix(64, 16, 2, 16, "time-last", 32) and not use_lag_matrix(64, 16, 2, 16, "time-first", 32)
+    assert not use_lag_matrix(64, 4, 2, 4, "time-last", 32) and not use_lag_matrix(1024, 16, 2, 16, "time-last", 8)
+    assert not use_lag_matrix(64, 16, 2, 16, "time-last", 1)  # the T x (T + 30) matrix would dwarf X
