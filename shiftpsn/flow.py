@@ -35,9 +35,10 @@ class FlowConfig:
     task: str = "seq-digits"
     order: int = 4
     dilation: str = "sawtooth"
-    width: int = 32
+    width: int = 16
     layers: int = 2
-    epochs: int = 20
+    epochs: int = 30
+    lr: float = 1e-2
     seed: int = 0
     layer: int = 0
     input_width: int = 8
@@ -142,7 +143,7 @@ def _train(cfg: FlowConfig, d: Path) -> tuple[Path, dict, bool]:
 
     config = TrainConfig(model=ModelConfig(task=cfg.task, neuron="mulfree", order=cfg.order, dilation=cfg.dilation,
                                            width=cfg.width, layers=cfg.layers),
-                         epochs=cfg.epochs, seed=cfg.seed, test_subset=cfg.test_subset)
+                         epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed, test_subset=cfg.test_subset)
     ckpt, results = d / "model.pt", d / "results.json"
     if not cfg.retrain and ckpt.is_file() and results.is_file():
         old = json.loads(results.read_text())
@@ -200,19 +201,35 @@ def _cosim(cfg: FlowConfig, exp, out: Path) -> dict:
 
 
 def _synth(cfg: FlowConfig, exp, d: Path) -> dict:
+    """Reports of the core and its mac baseline per target; reused when DIR/synth/key.json shows the
+    same spec, stimulus and options (synthesis is the slow stage of a second run)."""
+    import hashlib
+
     from synth import flow as synth_flow
     from synth import report
     from synth.tools import Progress, check_liberty
 
-    opts = synth_flow.Options(targets=tuple(cfg.targets), liberty=check_liberty(None), clock_mhz=cfg.clock_mhz,
-                              steps=int(exp.x.shape[1]),
-                              stimulus=exp.x, stimulus_desc="the layer's test-set input currents")
-    reps = synth_flow.synthesize_with_baseline(exp.spec, opts, d, "mac", Progress())
+    lib = check_liberty(None)
+    key = {"spec": exp.spec.to_dict(), "targets": list(cfg.targets), "clock_mhz": cfg.clock_mhz,
+           "liberty": str(lib), "stimulus_sha256": hashlib.sha256(exp.x.tobytes()).hexdigest()}
+    key_path = d / "key.json"
+    reports = {t: d / t / "report.json" for t in cfg.targets}
+    if key_path.is_file() and json.loads(key_path.read_text()) == key and all(p.is_file() for p in reports.values()):
+        print(f"[flow] synth: reusing the reports in {d} (same spec, stimulus and options)", flush=True)
+        reps = {t: json.loads(p.read_text()) for t, p in reports.items()}
+    else:
+        key_path.unlink(missing_ok=True)
+        opts = synth_flow.Options(targets=tuple(cfg.targets), liberty=lib, clock_mhz=cfg.clock_mhz,
+                                  steps=int(exp.x.shape[1]), stimulus=exp.x,
+                                  stimulus_desc="the layer's test-set input currents")
+        reps = synth_flow.synthesize_with_baseline(exp.spec, opts, d, "mac", Progress())
+        for target, rep in reps.items():
+            (d / target).mkdir(parents=True, exist_ok=True)
+            report.write(rep, d / target)
+        key_path.write_text(json.dumps(key, indent=1) + "\n")
     out = {}
     for target, rep in reps.items():
         tdir = d / target
-        tdir.mkdir(parents=True, exist_ok=True)
-        report.write(rep, tdir)
         keep = ("luts", "ffs", "cells", "area_um2", "fmax_mhz", "energy_pj_per_step_model",
                 "energy_pj_per_step_activity", "storage_area_share", "ff_area_share")
         out[target] = {"dir": str(tdir), "core": {k: rep.get(k) for k in keep},

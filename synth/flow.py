@@ -8,6 +8,9 @@
                                     nextpnr_report.json, harness.v for ice40 / ecp5)
     WORK/asic/                      standard-cell flow (area, OpenSTA timing and power): asic.ys,
                                     yosys.log, stat.json, netlist_raw.v, netlist.v, sta.tcl, sta.log
+                                    (+ runtime weights: netlist_power.v, sta_power.tcl, sta_power.log,
+                                    the power with the configuration registers held, see
+                                    synth.config_state)
 
 The standard-cell flow runs for every target, because the activity-based energy needs a liberty
 netlist; its area is reported as ``area_um2`` only for ``target = asic`` (an FPGA target's area is
@@ -25,7 +28,7 @@ import numpy as np
 from shiftpsn.errors import UsageError
 from shiftpsn.spec import CoreSpec
 
-from . import activity, energy, harness, liberty, netlist, nextpnr, report, sta, yosys
+from . import activity, config_state, energy, harness, liberty, netlist, nextpnr, report, sta, yosys
 from .tools import Progress
 
 
@@ -93,7 +96,8 @@ def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress,
     lib = liberty.read(opts.liberty)
     asic = None
     if "asic" in opts.targets or opts.activity:
-        asic = _asic(spec, opts, lib, workdir / "asic", src, top, progress, tag)
+        config_bits = None if info is None else (info.get("registers") or {}).get("config")
+        asic = _asic(spec, opts, lib, workdir / "asic", src, top, progress, tag, config_bits)
     model = energy.model(spec.arith, opts.steps, spec.order)
     entries = {}
     for target in opts.targets:
@@ -150,11 +154,23 @@ def _activity_details(asic: dict, spec: CoreSpec, opts: Options) -> dict:
             "includes": "OpenSTA report_power of the whole standard-cell netlist (flip-flops incl. "
                         "their clock pins, logic, leakage) at clock_mhz with one beat per cycle; "
                         "no clock tree, wires beyond the liberty's pin capacitances, or I/O pads",
-            "caveat": None if spec.weights == "constant" else
-            "OpenSTA propagates activity probabilistically from the input ports: it does not see "
-            "the weight values held in the configuration registers (runtime weights), so the "
-            "multipliers / barrel shifters are priced for OpenSTA's default register state, not "
-            "for this spec's power-of-two weights"}
+            "config_held": asic["held_config_bits"],
+            "caveat": _caveat(spec, asic["held_config_bits"])}
+
+
+def _caveat(spec: CoreSpec, held: int | None) -> str:
+    common = ("OpenSTA propagates toggle rates and duties probabilistically from the input ports "
+              "(no VCD reader): no glitches, inputs taken as independent")
+    if spec.weights == "constant":
+        return common
+    if held:
+        return (common + f"; the {held} configuration register bits (runtime weights) are held at "
+                "this spec's loaded values (steady state after configuration, config writes not "
+                "priced): their outputs drive the logic from ports with activity 0 and duty 0/1 "
+                "(netlist_power.v, sta_power.tcl), the flip-flops keep their clock power")
+    return (common + "; the configuration registers (runtime weights) were not held at loaded "
+            "values (Verilog not generated from the spec): OpenSTA prices them as all-zero registers, "
+            "not this spec's weights")
 
 
 # ----------------------------------------------------------------------------- per target
@@ -191,7 +207,9 @@ def _target(t, spec, opts, workdir, src, top, progress, tag) -> dict:
     return keys
 
 
-def _asic(spec, opts, lib, wd, src, top, progress, tag) -> dict:
+def _asic(spec, opts, lib, wd, src, top, progress, tag, config_bits=None) -> dict:
+    """Standard-cell flow. ``config_bits``: configuration flip-flops of a generated runtime core
+    (CORE.json ``registers.config``), held at their loaded values for the power (None: not held)."""
     period_ns = 1e3 / opts.clock_mhz
     yosys.run_script("asic", wd, progress, step=f"{tag}: yosys asic", read=yosys.read_commands([src], wd),
                      top=top, liberty=yosys.yosys_path(opts.liberty, wd), period_ps=f"{period_ns * 1e3:.0f}")
@@ -200,13 +218,31 @@ def _asic(spec, opts, lib, wd, src, top, progress, tag) -> dict:
     area, seq_area = yosys.area(stat)
     (wd / "netlist.v").write_text(netlist.clean((wd / "netlist_raw.v").read_text()))
     acts = activity.port_activities(spec, opts.stimulus) if opts.stimulus is not None else None
+    power_netlist, held = _hold_config(spec, wd, config_bits) if acts is not None else (None, None)
     res = sta.run(opts.liberty, wd / "netlist.v", top, period_ns, lib.time_unit_ns, acts, wd, progress,
-                  step=f"{tag}: opensta")
+                  step=f"{tag}: opensta", power_netlist=power_netlist, held=held)
     dff_area = _ff_cell_area(counts["by_type"], lib)
     pj = None if res["power"] is None else energy.activity_pj_per_step(
         res["power"]["total"]["total"], opts.clock_mhz, spec.channels)
     return {"counts": counts, "area": area, "sequential_area": seq_area, "dff_area": dff_area,
-            "timing": res["timing"], "power": res["power"], "pj_per_step": pj}
+            "timing": res["timing"], "power": res["power"], "pj_per_step": pj,
+            "held_config_bits": None if held is None else len(held)}
+
+
+def _hold_config(spec: CoreSpec, wd: Path, config_bits: int | None) -> tuple[Path | None, dict | None]:
+    """``netlist_power.v``: the netlist with the configuration registers' outputs on ports held at
+    the loaded weights (:mod:`synth.config_state`), and port -> value; (None, None) when the core
+    has no configuration registers or is not generated from ``spec``."""
+    if spec.weights != "runtime" or not config_bits:
+        return None, None
+    text, held = netlist.hold_flop_outputs((wd / "netlist.v").read_text(),
+                                           lambda net: config_state.net_value(spec, net), "cfgq__")
+    if len(held) != config_bits:
+        raise UsageError(f"found {len(held)} configuration flip-flops in {wd / 'netlist.v'}, the core "
+                         f"has {config_bits}: cannot hold them at the loaded weights")
+    path = wd / "netlist_power.v"
+    path.write_text(text)
+    return path, held
 
 
 def _ff_cell_area(by_type: dict, lib) -> float | None:

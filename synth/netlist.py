@@ -100,3 +100,87 @@ def _split_commas(s: str) -> list[str]:
             cur.append(ch)
     items.append("".join(cur))
     return [i.strip() for i in items if i.strip()]
+
+
+_CELL = re.compile(r"^\s*([A-Za-z_][\w$]*)\s+(\\\S+|[A-Za-z_][\w$]*)\s*\(\s*$")
+_PIN = re.compile(r"^(\s*)\.([A-Za-z_]\w*)\((.*)\)(,?)\s*$")
+
+
+def hold_flop_outputs(text: str, value_of, port_prefix: str = "held__") -> tuple[str, dict[str, int]]:
+    """Cut the flip-flop outputs that ``value_of`` names from their loads and drive the loads from
+    new input ports instead, so OpenSTA can be told the value they hold (:mod:`synth.config_state`).
+
+    Parameters
+    ----------
+    text : str
+        A netlist cleaned by :func:`clean` (one pin connection per line, single-bit assigns).
+    value_of : callable
+        net name -> 0/1 for a held net, None otherwise.
+    port_prefix : str
+        Name prefix of the new ports (``<prefix><n>``) and of the cut Q wires (``<prefix>q<n>``).
+
+    Returns
+    -------
+    (str, dict)
+        The netlist, and new port -> held value. A held net's driver must be a cell's ``Q`` pin;
+        the cell stays (it keeps its clock power) with its Q on a wire of its own.
+
+    Raises
+    ------
+    UsageError
+        When a held net has no ``Q`` driver (so the mapping would be unreliable).
+    """
+    from shiftpsn.errors import UsageError
+
+    ports: dict[str, str] = {}     # held net -> port
+    values: dict[str, int] = {}    # port -> value
+    driven: set[str] = set()
+    out = []
+    in_cell = False
+
+    def port_of(net: str) -> str:
+        if net not in ports:
+            ports[net] = f"{port_prefix}{len(ports)}"
+        return ports[net]
+
+    for line in text.splitlines():
+        if _CELL.match(line):
+            in_cell = True
+        elif line.strip() == ");":
+            in_cell = False
+        m = _PIN.match(line) if in_cell else None
+        if m:
+            indent, pin, net, comma = m.groups()
+            value = value_of(net.strip())
+            if value is not None:
+                port = port_of(net.strip())
+                values[port] = value
+                if pin == "Q":
+                    driven.add(port)
+                    line = f"{indent}.Q({port_prefix}q{port[len(port_prefix):]}){comma}"
+                else:
+                    line = f"{indent}.{pin}({port}){comma}"
+            out.append(line)
+            continue
+        m = _ASSIGN.match(line)
+        if m and value_of(m.group(2).strip()) is not None:
+            port = port_of(m.group(2).strip())
+            values[port] = value_of(m.group(2).strip())
+            line = f"  assign {m.group(1)} = {port};"
+        out.append(line)
+    missing = sorted(set(ports.values()) - driven)
+    if missing:
+        net = next(n for n, p in ports.items() if p == missing[0])
+        raise UsageError(f"held net {net.strip()!r} is not driven by a flip-flop Q pin in the netlist")
+    text = "\n".join(out) + "\n"
+    if ports:
+        names = sorted(values, key=lambda p: int(p[len(port_prefix):]))
+        decls = "".join(f"  input {p};\n  wire {p};\n  wire {port_prefix}q{p[len(port_prefix):]};\n"
+                        for p in names)
+        text, n = re.subn(r"^(module\s+\S+\s*\()", lambda mm: mm.group(1) + ", ".join(names) + ", ",
+                          text, count=1, flags=re.M)
+        if n != 1:
+            raise UsageError("netlist has no module header to add the held ports to")
+        head_end = text.index(";", text.index("module")) + 1
+        text = text[:head_end] + "\n" + decls + text[head_end:].lstrip("\n")
+    return text, values

@@ -67,6 +67,7 @@ def test_flow_reuses_checkpoint(flow_dir, cli):
     proc = cli("flow", "--output-dir", d, *SMALL, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "train done in" in proc.stdout and "reused" in proc.stdout
+    assert "synth: reusing the reports" in proc.stdout
     assert (d / "train" / "model.pt").stat().st_mtime_ns == before
 
 

@@ -61,6 +61,8 @@ def test_generic_xilinx_asic_with_mac_baseline_and_stimulus(tmp_path, tiny_spec)
         for entry in (rep, rep["baseline"]):
             assert entry["energy_pj_per_step_activity"] > 0
             assert entry["energy"]["activity"]["stimulus"]["beats"] == 3 * 10
+            # steady state: every configuration flip-flop (CORE.json registers.config) held once
+            assert entry["energy"]["activity"]["config_held"] == entry["registers"]["config"] > 0
         assert rep["options"]["steps"] == 10  # T of the stimulus
         for key, r in rep["ratio"].items():
             if r is not None:
@@ -81,6 +83,8 @@ def test_generic_xilinx_asic_with_mac_baseline_and_stimulus(tmp_path, tiny_spec)
     p = asic["energy"]["activity"]["power_w"]["total"]["total"]
     assert asic["energy_pj_per_step_activity"] == pytest.approx(p / 100e6 / 2 * 1e12)
     assert (out / "core" / "asic" / "sta.log").is_file() and (out / "core" / "asic" / "netlist.v").is_file()
+    assert (out / "core" / "asic" / "sta_power.log").is_file()
+    assert "core/asic/sta_power.log" in asic["logs"]
 
 
 @pytest.mark.xdist_group("synth_tools")
