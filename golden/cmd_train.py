@@ -55,7 +55,7 @@ def run(args) -> int:
     config = TrainConfig(model=model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          weight_decay=args.weight_decay, seed=args.seed, train_subset=args.train_subset,
                          test_subset=args.test_subset)
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    torch.set_num_threads(1)  # tiny models: one thread is fastest, more only spin on a shared machine
     result = train(config, args.output_dir, progress=not args.quiet)
     summary = {k: getattr(result, k) for k in ("test_acc", "train_acc", "finite", "firing_rate",
                                                "seconds", "params")}

@@ -83,6 +83,16 @@ def test_exported_layer_is_exact_on_real_currents(mulfree_ckpt, layer):
     assert np.array_equal(spikes, e.spikes), first_mismatch(spikes, e.spikes)
 
 
+def test_exported_layer_is_exact_with_a_wide_accumulator(mulfree_ckpt):
+    # 12-bit inputs and the full exponent range [-8, 7]: acc_width 30 > 26, so the float reference
+    # cannot be the float32 layer and runs the layer's fused weights in float64
+    e = export_layer(mulfree_ckpt[0], 0, input_width=12, tight=False)
+    assert e.spec.acc_width == 30
+    spikes, _ = integer_run(e.spec, e.x)
+    assert 0 < spikes.mean() < 1
+    assert np.array_equal(spikes, e.spikes), first_mismatch(spikes, e.spikes)
+
+
 def test_quantized_currents_match_the_float_currents(mulfree_ckpt):
     path, _ = mulfree_ckpt
     e = export_layer(path, 0, input_width=6)

@@ -156,14 +156,15 @@ def plot_orders(out: Path, summary: dict) -> None:
         plt.close(fig)
 
 
-def write_report(out: Path, summary: dict, *, wall_seconds: float, jobs: int, epochs: dict,
-                 trained: int, total: int) -> None:
-    """Write results.json, README.md and the plots into ``out``."""
+def write_report(out: Path, summary: dict, *, timing: dict, epochs: dict, total: int) -> None:
+    """Write results.json, README.md and the plots into ``out``.
+
+    ``timing``: ``wall_seconds``, ``runs`` and ``jobs`` of the invocation that trained the runs.
+    """
     c = claims(summary)
     seeds = sorted({s for e in summary.values() for s in e["seeds"]})
     cpu_seconds = sum(e["seconds"]["mean"] * len(e["seeds"]) for e in summary.values())
-    meta = {"wall_seconds_this_invocation": wall_seconds, "runs_trained_this_invocation": trained,
-            "runs_total": total, "train_seconds_sum_all_runs": cpu_seconds, "jobs": jobs,
+    meta = {"training": timing, "runs_total": total, "train_seconds_sum_all_runs": cpu_seconds,
             "epochs": epochs, "seeds": seeds, "machine": platform.machine(),
             "python": platform.python_version()}
     (out / "results.json").write_text(json.dumps({"meta": meta, "claims": c, "configs": summary},
@@ -183,9 +184,9 @@ def write_report(out: Path, summary: dict, *, wall_seconds: float, jobs: int, ep
         f"epoch (no early stopping on the test set). Baselines with an order use k = {BASELINE_ORDER}. "
         "The channel-wise neurons use the batch-norm threshold of papers/000 Appendix C and "
         "the exponential weight init; mulfree has power-of-two weights (exponents in [-8, 7]).", "",
-        f"Time: {total} runs; this invocation trained {trained} of them in {wall_seconds / 60:.1f} min wall "
-        f"on {jobs} worker processes (1 torch thread each); the runs' training times add up to "
-        f"{cpu_seconds / 60:.1f} min.", "",
+        f"Time: {total} runs; {timing['runs']} of them were trained in {timing['wall_seconds'] / 60:.1f} min "
+        f"wall on {timing['jobs']} worker processes (1 torch thread each); the runs' training times add "
+        f"up to {cpu_seconds / 60:.1f} min.", "",
     ]
     lines += _claim_lines(c)
     for task in TASKS:

@@ -104,11 +104,20 @@ def main(argv: list[str] | None = None) -> int:
                   f"elapsed {el / 60:.1f} min)", flush=True)
     wall = time.perf_counter() - start
     summary = summarize(records)
-    write_report(out, summary, wall_seconds=wall, jobs=args.jobs, epochs=epochs,
-                 trained=len(todo), total=len(runs))
+    timing = {"wall_seconds": wall, "runs": len(todo), "jobs": args.jobs}
+    if not todo:  # nothing trained now: keep the timing of the invocation that trained the runs
+        timing = _previous_timing(out / "results.json") or timing
+    write_report(out, summary, timing=timing, epochs=epochs, total=len(runs))
     print(f"done: {len(todo)} runs trained in {wall / 60:.1f} min; wrote {out}/README.md, results.json, "
           f"pixel_order.png, seq_order.png", flush=True)
     return 0
+
+
+def _previous_timing(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())["meta"]["training"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class _Serial:
