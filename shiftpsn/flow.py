@@ -233,9 +233,13 @@ def _synth(cfg: FlowConfig, exp, d: Path) -> dict:
         tdir = d / target
         keep = ("luts", "ffs", "cells", "area_um2", "fmax_mhz", "energy_pj_per_step_model",
                 "energy_pj_per_step_activity", "storage_area_share", "ff_area_share")
+        base = rep.get("baseline") or {}
+        notes = [f"{who}: {r['pnr']['note']}" for who, r in (("shift", rep), ("mac", base))
+                 if (r.get("pnr") or {}).get("note")]
+        notes += [f"{who}: {r['error']}" for who, r in (("shift", rep), ("mac", base)) if r.get("error")]
         out[target] = {"dir": str(tdir), "core": {k: rep.get(k) for k in keep},
-                       "baseline": {k: rep.get("baseline", {}).get(k) for k in keep},
-                       "ratio": rep.get("ratio", {})}
+                       "baseline": {k: base.get(k) for k in keep}, "ratio": rep.get("ratio", {}),
+                       "notes": notes}
     return out
 
 
