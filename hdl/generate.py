@@ -16,6 +16,7 @@ from amaranth.lib import wiring
 
 from shiftpsn import ports as payload_ports
 from shiftpsn.errors import UsageError
+from shiftpsn.paths import ensure_parent
 from shiftpsn.spec import CoreSpec
 
 from .core import ShiftPSNCore
@@ -97,10 +98,7 @@ def check_output_path(verilog_path: str | os.PathLike) -> Path:
     path = Path(verilog_path)
     if path.suffix == ".json":
         raise UsageError(f"output {path}: the Verilog file must not end in .json (CORE.json goes beside it)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create output directory {path.parent}: {e.strerror}") from None
+    ensure_parent(path)
     if path.is_dir():
         raise UsageError(f"output {path} is a directory")
     if not os.access(path.parent, os.W_OK):

@@ -61,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         sys.stderr.write(f"shiftpsn {name}: error: {e}\n")
         return 2
+    except OSError as e:  # a path the user gave that the file system refuses
+        where = f": {e.filename}" if e.filename else ""
+        sys.stderr.write(f"shiftpsn {name}: error: {e.strerror or e}{where}\n")
+        return 2
     except CheckFailed as e:
         sys.stderr.write(f"shiftpsn {name}: FAIL: {e}\n")
         return 1

@@ -280,8 +280,9 @@ class CoreSpec:
             text = path.read_text()
         except FileNotFoundError:
             raise UsageError(f"spec file not found: {path}") from None
-        except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-            raise UsageError(f"cannot read spec file {path}: {e.__class__.__name__}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            why = e.strerror if isinstance(e, OSError) and e.strerror else e.__class__.__name__
+            raise UsageError(f"cannot read spec file {path}: {why}") from None
         try:
             d = json.loads(text)
         except json.JSONDecodeError as e:

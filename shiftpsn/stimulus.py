@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import StimulusError, UsageError
+from .paths import ensure_parent
 from .spec import CoreSpec
 
 
@@ -57,10 +58,7 @@ def save_results(path: str | Path, spikes: np.ndarray, acc: np.ndarray, shape: t
         raise UsageError(f"output {path} is a directory; give a file name ending in .npz")
     if path.suffix != ".npz":
         raise UsageError(f"output {path}: results are written as .npz (INTERFACE.md section 3)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create output directory {path.parent}: {e.strerror}") from None
+    ensure_parent(path)
     spikes = np.asarray(spikes, dtype=np.uint8)
     acc = np.asarray(acc, dtype=np.int64)
     if shape is not None:

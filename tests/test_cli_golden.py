@@ -89,7 +89,7 @@ def test_bad_spec_and_paths(cli, files):
                        "written as .npz")
     (d / "plain").write_text("")
     assert_usage_error(cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy",
-                           "--output", d / "plain" / "o.npz"), "cannot create output directory")
+                           "--output", d / "plain" / "o.npz"), "plain is not a directory")
     proc = cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy", "--output", d / "new" / "o.npz")
     assert proc.returncode == 0 and (d / "new" / "o.npz").is_file()
     assert_usage_error(cli("golden", "--spec", d / "spec.json"), "required")
