@@ -12,6 +12,22 @@ import triton
 import triton.language as tl
 
 
+@triton.jit
+def _tile(Q, T, C, R, TIME_LAST: tl.constexpr, BLOCK_Q: tl.constexpr, BLOCK_T: tl.constexpr):
+    """This program's [BLOCK_Q, BLOCK_T] tile: rows q and steps t with their masks, each row's
+    channel c, and ``row``, ``step`` such that element (q, t) sits at ``row + t * step`` in either layout."""
+    q = tl.program_id(0) * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    t = tl.program_id(1) * BLOCK_T + tl.arange(0, BLOCK_T)
+    q64 = q.to(tl.int64)
+    if TIME_LAST:
+        row = q64[:, None] * T
+        step = T * 0 + 1  # a runtime 1, so both branches return the same kind of value
+    else:
+        row = q64[:, None]
+        step = Q
+    return q, t, q < Q, t < T, (q // R) % C, row, step
+
+
 def conv_kernel(x_ptr, w_ptr, b_ptr, h_ptr, Q, T, C, R, K, D,
                 TIME_LAST: tl.constexpr, REVERSE: tl.constexpr, HAS_BIAS: tl.constexpr,
                 ACC: tl.constexpr, BLOCK_Q: tl.constexpr, BLOCK_T: tl.constexpr):
@@ -20,18 +36,7 @@ def conv_kernel(x_ptr, w_ptr, b_ptr, h_ptr, Q, T, C, R, K, D,
     With ``REVERSE`` it reads forward in time, ``h[t] = sum_i w[i] * x[t + i D]`` (zeros after T-1):
     called on dH with flip(W) this is Eq. 23, the input gradient.
     """
-    q = tl.program_id(0) * BLOCK_Q + tl.arange(0, BLOCK_Q)
-    t = tl.program_id(1) * BLOCK_T + tl.arange(0, BLOCK_T)
-    q_ok = q < Q
-    t_ok = t < T
-    c = (q // R) % C
-    q64 = q.to(tl.int64)
-    if TIME_LAST:
-        row = q64[:, None] * T
-        step = 1
-    else:
-        row = q64[:, None]
-        step = Q
+    q, t, q_ok, t_ok, c, row, step = _tile(Q, T, C, R, TIME_LAST, BLOCK_Q, BLOCK_T)
     acc = tl.zeros([BLOCK_Q, BLOCK_T], dtype=ACC)
     for i in range(K):
         if REVERSE:
@@ -55,18 +60,7 @@ def wgrad_kernel(x_ptr, g_ptr, dw_ptr, db_ptr, Q, T, C, R, K, D,
                  ACC: tl.constexpr, BLOCK_Q: tl.constexpr, BLOCK_T: tl.constexpr):
     """Algorithm 3 (Eq. 24, 25): ``dw[c, i] += sum_t g[t] * x[t - (K-1-i) D]`` and ``db[c] += sum_t g[t]``
     over the tile, accumulated across programs with atomic adds into ``ACC``-typed buffers."""
-    q = tl.program_id(0) * BLOCK_Q + tl.arange(0, BLOCK_Q)
-    t = tl.program_id(1) * BLOCK_T + tl.arange(0, BLOCK_T)
-    q_ok = q < Q
-    t_ok = t < T
-    c = (q // R) % C
-    q64 = q.to(tl.int64)
-    if TIME_LAST:
-        row = q64[:, None] * T
-        step = 1
-    else:
-        row = q64[:, None]
-        step = Q
+    q, t, q_ok, t_ok, c, row, step = _tile(Q, T, C, R, TIME_LAST, BLOCK_Q, BLOCK_T)
     g = tl.load(g_ptr + row + t[None, :].to(tl.int64) * step, mask=q_ok[:, None] & t_ok[None, :],
                 other=0.0).to(ACC)
     for i in range(K):
