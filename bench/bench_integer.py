@@ -10,9 +10,9 @@ import numpy as np
 
 def main(out_dir):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from golden.integer import run
-    from shiftpsn.spec import uniform_spec
-    from shiftpsn.stimulus import random_stimulus
+    from shiftpsn.golden.integer import run
+    from shiftpsn.base.spec import uniform_spec
+    from shiftpsn.base.stimulus import random_stimulus
 
     rows = []
     for C, k, d, T, B in [(64, 4, 2, 1024, 16), (64, 16, 3, 1024, 16), (256, 4, 2, 256, 16)]:

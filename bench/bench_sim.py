@@ -17,11 +17,11 @@ REPEATS = 3
 
 
 def main(out_dir):
-    from shiftpsn.spec import uniform_spec
-    from shiftpsn.stimulus import random_stimulus
-    from sim import runner
-    from sim.cosim import generated_core, simulate
-    from sim.traffic import Phase
+    from shiftpsn.base.spec import uniform_spec
+    from shiftpsn.base.stimulus import random_stimulus
+    from shiftpsn.sim import runner
+    from shiftpsn.sim.cosim import generated_core, cosimulate
+    from shiftpsn.sim.traffic import Phase
 
     spec = uniform_spec(channels=64, order=4, dilation=2)
     core = generated_core(spec)
@@ -34,7 +34,7 @@ def main(out_dir):
         best = None
         for rep in range(REPEATS):
             t0 = time.perf_counter()
-            out = simulate(core, x, [steps], [Phase(0, 1)], sim=sim, seed=rep, fail_fast=False,
+            out = cosimulate(core, x, [steps], [Phase(0, 1)], sim=sim, seed=rep, fail_fast=False,
                            waves_on_failure=False)
             total = time.perf_counter() - t0
             v = out.verdict
@@ -55,5 +55,5 @@ def main(out_dir):
     (out_dir / "sim.md").write_text(
         "# Co-simulation throughput, C=64 k=4 d=2 (uniform_spec, runtime weights), best of "
         f"{REPEATS}\n\nTarget: >= 20,000 steps/s on Verilator. Every output beat is checked against "
-        "golden.integer after the timed run.\n\n" + "\n".join(lines) + "\n")
+        "shiftpsn.golden.integer after the timed run.\n\n" + "\n".join(lines) + "\n")
     print("\n".join(lines))

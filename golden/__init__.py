@@ -1,3 +1,18 @@
-"""golden: the reference of the neuron. ``golden.integer`` (numpy only) is the bit-exact integer model
-of the core; the torch modules (neuron, quantizer, training) live in their own modules so that
-importing the integer model never imports torch."""
+"""The reference of the neuron, in two halves.
+
+At the front door, numpy only (importing ``shiftpsn.golden`` never imports torch):
+
+* :func:`run` (:mod:`~shiftpsn.golden.integer`): the bit-exact integer model of a core spec, what the
+  hardware must compute (docs/CONTRACT.md section 2);
+* :mod:`~shiftpsn.golden.export` (imports torch when used): a trained layer -> a core spec and its
+  test-set stimulus, the mapping from the float model to the integer one.
+
+The torch side, in subpackages: :mod:`~shiftpsn.golden.model` (the neuron, quantizer, BN threshold,
+surrogates, dilations), :mod:`~shiftpsn.golden.accel` (the acceleration methods and autoselect),
+:mod:`~shiftpsn.golden.baselines` (the neurons it is compared with) and :mod:`~shiftpsn.golden.train`
+(tasks, models, the training loop, the comparison of the papers' claims).
+"""
+
+from .integer import run
+
+__all__ = ["run"]

@@ -1,9 +1,9 @@
-"""Bit-exact integer model of the shift-add core (INTERFACE.md section 2), vectorized in numpy.
+"""Bit-exact integer model of the shift-add core (docs/CONTRACT.md section 2), vectorized in numpy.
 
     acc[t][c]   = sum_{i: shift[c][i] != null} sign[c][i] * (X[t-(k-1-i)d][c] << (shift[c][i] - exp_min))
     spike[t][c] = acc[t][c] >= threshold[c]
 
-This is Eq. 17-18 of papers/000 on the integer grid 2^exp_min. Every sequence of the batch starts
+This is Eq. 17-18 of MF-PSN on the integer grid 2^exp_min. Every sequence of the batch starts
 with an empty history. The loop runs over the k taps only; time, channels and batch are array axes.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shiftpsn.spec import CoreSpec
-from shiftpsn.stimulus import check_stimulus
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.stimulus import check_stimulus
 
 
 def int_weights(spec: CoreSpec) -> np.ndarray:
@@ -27,20 +27,22 @@ def hw_thresholds(spec: CoreSpec) -> np.ndarray:
 
 
 def accumulate(spec: CoreSpec, x: np.ndarray) -> np.ndarray:
-    """acc of shape (B, T, C) int64 for an already validated int64 stimulus (B, T, C)."""
+    """acc int64 of the shape of an already validated int64 stimulus (B, T, C) or (B, T, P, C):
+    every position p of channel c uses channel c's weights (they broadcast over the last axis)."""
     w = int_weights(spec)
-    B, T, C = x.shape
-    acc = np.zeros((B, T, C), dtype=np.int64)
+    T = x.shape[1]
+    acc = np.zeros(x.shape, dtype=np.int64)
     for i, delay in enumerate(spec.tap_delays):
         if delay >= T or not w[:, i].any():
             continue
         # X[t - delay] for t >= delay; earlier steps see the empty history (zeros).
-        acc[:, delay:, :] += x[:, : T - delay, :] * w[:, i]
+        acc[:, delay:] += x[:, : T - delay] * w[:, i]
     return acc
 
 
 def run(spec: CoreSpec, x) -> tuple[np.ndarray, np.ndarray]:
-    """Run the core on a stimulus of shape (T, C) or (B, T, C).
+    """Run the core on a stimulus of shape (T, C) or (B, T, C); with positions P > 1, (T, P, C) or
+    (B, T, P, C).
 
     Returns ``(spikes uint8, acc int64)`` of the stimulus' shape. Raises StimulusError on a stimulus
     of the wrong dtype, shape or range.

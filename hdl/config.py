@@ -6,7 +6,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.spec import CoreSpec
 
 from .layouts import tap_word_layout
 
@@ -91,24 +91,15 @@ class RuntimeWeights(wiring.Component):
 
         # One register vector per channel: its k tap fields, then its threshold (fewer, wider
         # signals keep the Verilog of wide cores small). Each field has its own address comparator.
-        tap_width = s.mac_weight_width if mac else s.tap_word_width
-        row_width = k * tap_width + s.threshold_width
+        # CoreSpec.weight_register_fields is the one definition of this packing.
         for c in range(C):
-            init = [(s.int_weight(c, i) if mac else s.tap_word(c, i)) for i in range(k)] + [s.threshold_hw(c)]
-            fields = [(c * k + i, i * tap_width, tap_width, written_tap) for i in range(k)]
-            fields.append((C * k + c, k * tap_width, s.threshold_width, written_threshold))
-            row = Signal(row_width, init=_pack(init, [f[2] for f in fields]), reset_less=True, name=f"weights{c}")
-            for addr, offset, width, value in fields:
+            init, row_width = s.weight_register(c)
+            row = Signal(row_width, init=init, reset_less=True, name=f"weights{c}")
+            offset = 0
+            for i, (addr, _, width) in enumerate(s.weight_register_fields(c)):
                 with m.If(self.cfg.we & (self.cfg.addr == addr)):
-                    m.d.sync += row[offset: offset + width].eq(value)
-            m.d.comb += [tap_out[c].eq(row[: k * tap_width]), self.threshold[c].eq(row[k * tap_width:])]
+                    m.d.sync += row[offset: offset + width].eq(written_tap if i < k else written_threshold)
+                offset += width
+            taps_width = row_width - s.threshold_width
+            m.d.comb += [tap_out[c].eq(row[:taps_width]), self.threshold[c].eq(row[taps_width:])]
         return m
-
-
-def _pack(values: list[int], widths: list[int]) -> int:
-    """Two's-complement fields packed LSB first."""
-    word, offset = 0, 0
-    for value, width in zip(values, widths):
-        word |= (value & ((1 << width) - 1)) << offset
-        offset += width
-    return word

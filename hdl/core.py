@@ -1,4 +1,4 @@
-"""The shift-add channel-wise PSN core (papers/000, Eq. 10 and 17-18) as an Amaranth component."""
+"""The shift-add channel-wise PSN core (MF-PSN, Eq. 10 and 17-18) as an Amaranth component."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.spec import CoreSpec
 
 from .config import RuntimeWeights, config_signature
 from .lane import ChannelLane, lane_depth
@@ -18,12 +18,13 @@ __all__ = ["ShiftPSNCore"]
 class ShiftPSNCore(wiring.Component):
     """Channel-wise parallel spiking neuron with power-of-two weights, one time step per beat.
 
-    For every channel c and time step t (INTERFACE.md section 2, Eq. 17-18 of papers/000)::
+    For every channel c and time step t (docs/CONTRACT.md section 2, Eq. 17-18 of MF-PSN)::
 
         acc[t][c]   = sum_i sign[c][i] * (X[t - (k-1-i)*d][c] << (shift[c][i] - exp_min))
         spike[t][c] = acc[t][c] >= threshold[c]
 
-    A beat carries one time step of all C channels. Each channel is a :class:`ChannelLane`
+    A beat carries one time step of all C channels (with ``positions`` P > 1, of all P*C neurons
+    ``n = p*C + c``, each a lane with channel c's weights; ``lanes`` = P*C). Each lane is a :class:`ChannelLane`
     (delay line, one term per tap, adder tree with ``spec.pipeline`` register stages, comparator);
     runtime weights come from a :class:`RuntimeWeights` register file. The output register holds
     one beat. The whole pipeline advances when that register is empty or being read
@@ -40,7 +41,7 @@ class ShiftPSNCore(wiring.Component):
         Runtime weights only: instantiate every channel as this Verilog module (``Instance``) rather
         than elaborating C copies of the lane, which keeps the Verilog of wide cores small and its
         generation fast. The module must be :attr:`shared_lane` converted under that name (as
-        :func:`hdl.generate.generate` does). Such a core can not run in Amaranth's simulator.
+        :func:`shiftpsn.hdl.generate.generate` does). Such a core can not run in Amaranth's simulator.
 
     Members
     -------
@@ -64,9 +65,14 @@ class ShiftPSNCore(wiring.Component):
         if lane_module is not None and not runtime:
             self._MustUse__silence = True
             raise ValueError("lane_module needs runtime weights (constant lanes differ per channel)")
+        if not spec.parallel:
+            self._MustUse__silence = True
+            raise ValueError(f"lanes = {spec.lanes} < positions * channels = {spec.neurons}: "
+                             "that is the time-multiplexed engine (shiftpsn.hdl.engine.ShiftPSNEngine)")
         self._spec = spec
         self._lane_module = lane_module
-        self._lane_channels = [None if runtime else c for c in range(spec.channels)]
+        # one lane per neuron n = p*C + c (channel fastest), with channel c's weights
+        self._lane_channels = [None if runtime else spec.neuron_channel(n) for n in range(spec.neurons)]
         self._shared_lane = ChannelLane(spec=spec, channel=None) if lane_module else None
         self._lanes = None  # the ChannelLanes of the last elaboration
         members = {
@@ -108,14 +114,14 @@ class ShiftPSNCore(wiring.Component):
 
         The adder-tree registers are counted when the lanes are elaborated (e.g. converted)."""
         s = self._spec
-        lanes = [self._shared_lane] * s.channels if self._shared_lane is not None else self._lanes
+        lanes = [self._shared_lane] * s.neurons if self._shared_lane is not None else self._lanes
         if lanes is None or any(lane.register_bits is None for lane in lanes):
             raise RuntimeError("registers are counted during elaboration; elaborate the core first")
         regs = {
             "delay_lines": self.storage_bits,
             "config": RuntimeWeights.register_bits_of(s) if s.weights == "runtime" else 0,
             "pipeline": sum(lane.register_bits for lane in lanes) + 2 * s.pipeline,
-            "output": s.channels + 1 + (s.channels * s.acc_width if s.emit_acc else 0),
+            "output": s.lanes + 1 + (s.lanes * s.acc_width if s.emit_acc else 0),
             "handshake": 1,
         }
         regs["total"] = sum(regs.values())
@@ -140,13 +146,14 @@ class ShiftPSNCore(wiring.Component):
         if self._shared_lane is None:
             self._lanes = [ChannelLane(spec=s, channel=channel) for channel in self._lane_channels]
         accs, spikes = [], []
-        for c in range(s.channels):
-            ports = {"x": self.i.payload.x[c], "first": first, "shift": accepted, "advance": advance}
+        for n in range(s.neurons):
+            c = s.neuron_channel(n)
+            ports = {"x": self.i.payload.x[n], "first": first, "shift": accepted, "advance": advance}
             if weights is not None:
                 ports["weight" if s.arith == "mac" else "tap"] = (weights.weight if s.arith == "mac"
                                                                   else weights.tap)[c]
                 ports["threshold"] = weights.threshold[c]
-            acc, spike = self._lane(m, c, ports)
+            acc, spike = self._lane(m, n, ports)
             accs.append(acc)
             spikes.append(spike)
 
@@ -167,7 +174,7 @@ class ShiftPSNCore(wiring.Component):
         return m
 
     def _lane(self, m: Module, c: int, ports: dict):
-        """Add channel c's lane; return its (acc, spike)."""
+        """Add neuron c's lane (channel c when positions = 1); return its (acc, spike)."""
         if self._shared_lane is None:
             lane = m.submodules[f"lane{c}"] = self._lanes[c]
             m.d.comb += [getattr(lane, name).eq(value) for name, value in ports.items()]

@@ -1,4 +1,4 @@
-"""A channel's delay line: the history the taps of Eq. 10 (papers/000) read, X[t - (k-1-i)*d]."""
+"""A channel's delay line: the history the taps of Eq. 10 (MF-PSN) read, X[t - (k-1-i)*d]."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Verilog and CORE.json export of :class:`ShiftPSNCore` (the contract in docs/ARCHITECTURE.md).
 
-    >>> core = generate(spec)            # GeneratedCore: .verilog (str), .info (CORE.json dict)
-    >>> info = write_core(spec, "out/CORE.v")   # writes out/CORE.v and out/CORE.json
+    >>> core = generate(spec)            # GeneratedVerilog: .verilog (str), .info (CORE.json dict)
+    >>> info = write_verilog(spec, "out/CORE.v")   # writes out/CORE.v and out/CORE.json
 """
 
 from __future__ import annotations
@@ -14,29 +14,20 @@ from pathlib import Path
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-from shiftpsn import ports as payload_ports
-from shiftpsn.errors import UsageError
-from shiftpsn.paths import ensure_parent
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base import ports as payload_ports
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.paths import ensure_parent
+from shiftpsn.base.spec import CoreSpec, is_verilog_name
 
 from .core import ShiftPSNCore
+from .engine import ShiftPSNEngine, weight_mode
 
-__all__ = ["GeneratedCore", "generate", "write_core", "check_top_name", "check_output_path"]
+__all__ = ["GeneratedVerilog", "generate", "write_verilog", "check_top_name", "check_output_path"]
 
-#: Verilog-2005 keywords most likely to be tried as a module name; they cannot name the top.
-_VERILOG_KEYWORDS = frozenset("""
-    always and assign automatic begin buf case casex casez cell config deassign default defparam
-    design disable edge else end endcase endconfig endfunction endgenerate endmodule endprimitive
-    endspecify endtable endtask event for force forever fork function generate genvar if ifnone
-    initial inout input instance integer join large liblist library localparam macromodule medium
-    module nand negedge nmos nor not or output parameter posedge primitive pull0 pull1 pulldown
-    pullup real realtime reg release repeat scalared signed small specify specparam strong0 strong1
-    supply0 supply1 table task time tran tri tri0 tri1 triand trior trireg unsigned use vectored
-    wait wand weak0 weak1 while wire wor xnor xor""".split())
 
 
 @dataclass(frozen=True)
-class GeneratedCore:
+class GeneratedVerilog:
     """A generated core: its Verilog text and its CORE.json description."""
     verilog: str
     info: dict
@@ -44,12 +35,12 @@ class GeneratedCore:
 
 def check_top_name(top: str) -> str:
     """Return ``top`` if it can name a Verilog module, else raise UsageError."""
-    if not isinstance(top, str) or not top.isascii() or not top.isidentifier() or top in _VERILOG_KEYWORDS:
+    if not is_verilog_name(top):
         raise UsageError(f"top module name {top!r} is not a Verilog identifier")
     return top
 
 
-def generate(spec: CoreSpec, top: str | None = None) -> GeneratedCore:
+def generate(spec: CoreSpec, top: str | None = None) -> GeneratedVerilog:
     """Generate the Verilog-2001 of a core and its description (the CORE.json dict).
 
     Parameters
@@ -63,7 +54,10 @@ def generate(spec: CoreSpec, top: str | None = None) -> GeneratedCore:
         raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
     top = check_top_name(spec.name if top is None else top)
     texts = []
-    if spec.weights == "runtime":
+    if not spec.parallel:
+        # lanes < positions * channels: the time-multiplexed engine (histories in block RAM)
+        core = ShiftPSNEngine(spec=spec)
+    elif spec.weights == "runtime":
         # Every runtime channel is the same circuit: one lane module, instantiated C times.
         lane_module = f"{top}_lane"
         core = ShiftPSNCore(spec=spec, lane_module=lane_module)
@@ -71,14 +65,14 @@ def generate(spec: CoreSpec, top: str | None = None) -> GeneratedCore:
     else:
         core = ShiftPSNCore(spec=spec)
     texts.append(_convert(core, top))
-    return GeneratedCore(verilog="\n".join(texts), info=_describe(core, top))
+    return GeneratedVerilog(verilog="\n".join(texts), info=_describe(core, top))
 
 
 def _convert(component: wiring.Component, name: str) -> str:
     return verilog.convert(component, name=name, emit_src=False, strip_internal_attrs=True)
 
 
-def write_core(spec: CoreSpec, verilog_path: str | os.PathLike, top: str | None = None) -> dict:
+def write_verilog(spec: CoreSpec, verilog_path: str | os.PathLike, top: str | None = None) -> dict:
     """Write the core's Verilog to ``verilog_path`` and its CORE.json beside it (same stem,
     ``.json``); return the CORE.json dict. Raises UsageError for an unusable output path."""
     path = check_output_path(verilog_path)
@@ -106,14 +100,11 @@ def check_output_path(verilog_path: str | os.PathLike) -> Path:
     return path
 
 
-def _describe(core: ShiftPSNCore, top: str) -> dict:
+def _describe(core: ShiftPSNCore | ShiftPSNEngine, top: str) -> dict:
     spec = core.spec
-    ports = [{"name": "clk", "direction": "input", "width": 1},
-             {"name": "rst", "direction": "input", "width": 1}]
-    for path, member, value in core.signature.flatten(core):
-        direction = "input" if member.flow == wiring.In else "output"
-        ports.append({"name": "__".join(map(str, path)), "direction": direction,
-                      "width": len(value.as_value() if hasattr(value, "as_value") else value)})
+    ports = [{"name": n, "direction": d, "width": w} for n, d, w in payload_ports.core_ports(spec)]
+    if isinstance(core, ShiftPSNEngine):
+        return _describe_engine(core, top, ports)
     return {
         "top": top,
         "spec": spec.to_dict(),
@@ -129,6 +120,42 @@ def _describe(core: ShiftPSNCore, top: str) -> dict:
         "config": _config(spec),
         "storage_bits": core.storage_bits,
         "delay_depths": list(core.depths),
+        "registers": core.registers,
+    }
+
+
+def _describe_engine(core: ShiftPSNEngine, top: str, ports: list) -> dict:
+    spec = core.spec
+    return {
+        "top": top,
+        "spec": spec.to_dict(),
+        "clock": {"port": "clk", "edge": "rising"},
+        "reset": {"port": "rst", "kind": "synchronous", "active": "high",
+                  "clears": ["counters", "pipeline", "output", "handshake"],
+                  "keeps": ["config", "history memory (the first time step after rst reads empty histories)"]},
+        "latency": core.latency,
+        "throughput": f"one beat ({spec.lanes} neurons) per cycle while o__ready is high",
+        "cycles_per_step": core.cycles_per_step,
+        "ports": ports,
+        "input_payload": _payload(payload_ports.input_fields(spec)),
+        "output_payload": _payload(payload_ports.output_fields(spec)),
+        "config": _config(spec),
+        "storage_bits": core.storage_bits,
+        "engine": {
+            "neurons": spec.neurons,
+            "lanes": spec.lanes,
+            "beats_per_step": spec.beats_per_step,
+            "beat_order": "beat g of a time step carries neurons n = g*lanes + j in lane j; n = p*C + c",
+            "history": {"organisation": "one word per beat: the histories of its lanes, read and written "
+                                        "once per time step",
+                        "words": spec.history_depth, "word_width": spec.history_word_width,
+                        "slots": spec.history_slots, "bits": spec.history_bits},
+            "weights": {"organisation": weight_mode(spec),
+                        "memory": "registers" if weight_mode(spec) == "fixed" and spec.weights == "runtime"
+                        else ("constants" if weight_mode(spec) == "fixed" else
+                              ("ram" if spec.weights == "runtime" else "rom")),
+                        "bits": spec.weight_bits},
+        },
         "registers": core.registers,
     }
 

@@ -5,20 +5,16 @@ from __future__ import annotations
 from amaranth.hdl import Const, Module, Mux, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.spec import CoreSpec
 
 from .adder_tree import PipelinedAdderTree, pipeline_cuts
 from .barrel_shift import barrel_shift_left
 from .delay_line import DelayLine
 from .layouts import tap_word_layout
 
-__all__ = ["ChannelLane", "clog2", "lane_depth"]
-
-
-def clog2(n: int) -> int:
-    """ceil(log2(n)) for n >= 1."""
-    return (n - 1).bit_length()
+__all__ = ["ChannelLane", "lane_depth"]
 
 
 def lane_depth(spec: CoreSpec, channel: int | None) -> int:
@@ -31,7 +27,7 @@ def lane_depth(spec: CoreSpec, channel: int | None) -> int:
 
 
 class ChannelLane(wiring.Component):
-    """The datapath of one channel c (Eq. 17-18 of papers/000 on the integer grid)::
+    """The datapath of one channel c (Eq. 17-18 of MF-PSN on the integer grid)::
 
         acc   = sum_i sign[i] * (X[t - (k-1-i)*d] << (shift[i] - exp_min))
         spike = acc >= threshold
@@ -115,7 +111,7 @@ class ChannelLane(wiring.Component):
         m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift)]
 
         operands = [op for i in range(s.order) if (op := self._operand(m, i, line.taps[i])) is not None]
-        levels = clog2(s.order)
+        levels = ceil_log2(s.order)
         tree = PipelinedAdderTree(m, levels=levels, cuts=pipeline_cuts(levels, s.pipeline), enable=self.advance)
         total, negative = tree.build(operands)
         self.register_bits = tree.register_bits

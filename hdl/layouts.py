@@ -1,4 +1,4 @@
-"""Amaranth layouts of the core's stream payloads, built from :mod:`shiftpsn.ports` (the one place the
+"""Amaranth layouts of the core's stream payloads, built from :mod:`shiftpsn.base.ports` (the one place the
 bit positions are defined) and checked against it, so the Verilog ports match the contract bit for bit.
 """
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
-from shiftpsn import ports
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base import ports
+from shiftpsn.base.spec import CoreSpec
 
 __all__ = ["input_layout", "output_layout", "tap_word_layout"]
 
@@ -24,7 +24,7 @@ def _struct(fields: list[tuple[str, int, int]]) -> data.StructLayout:
         else:  # flags and spike vectors: plain bits, channel c at bit c
             members[name] = unsigned(width)
     layout = data.StructLayout(members)
-    # StructLayout packs LSB first in declaration order; prove it agrees with shiftpsn.ports.
+    # StructLayout packs LSB first in declaration order; prove it agrees with shiftpsn.base.ports.
     for name, (offset, width, _) in ports.offsets(fields).items():
         field = layout[name]
         assert (field.offset, field.width) == (offset, width), (name, field, offset, width)

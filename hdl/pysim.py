@@ -1,6 +1,7 @@
-"""Drive a :class:`ShiftPSNCore` in Amaranth's simulator, stream beats in and out, like a testbench.
+"""Drive a :class:`ShiftPSNCore` or :class:`ShiftPSNEngine` in Amaranth's simulator, stream beats in
+and out, like a testbench.
 
-Payloads are packed and unpacked with :mod:`shiftpsn.ports` (the contract), not with the core's
+Payloads are packed and unpacked with :mod:`shiftpsn.base.ports` (the contract), not with the core's
 own layouts, so a layout mistake in the core shows up as a mismatch.
 """
 
@@ -10,16 +11,18 @@ import numpy as np
 from amaranth.hdl import ClockDomain, Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
-from shiftpsn import ports
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base import ports
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.stimulus import from_beats, to_beats
 
 from .core import ShiftPSNCore
+from .engine import ShiftPSNEngine
 
-__all__ = ["pack_input", "unpack_output", "simulate"]
+__all__ = ["pack_input", "unpack_output", "simulate_amaranth", "simulate"]
 
 
 def pack_input(spec: CoreSpec, x_t, first: bool) -> int:
-    """The input payload of one beat: inputs ``x_t`` (C ints) and the ``first`` flag."""
+    """The input payload of one beat: inputs ``x_t`` (``lanes`` ints) and the ``first`` flag."""
     off = ports.offsets(ports.input_fields(spec))
     x_off, _, w = off["x"]
     word = int(bool(first)) << off["first"][0]
@@ -32,38 +35,41 @@ def unpack_output(spec: CoreSpec, word: int) -> tuple[list[int], bool, list[int]
     """``(spikes, first, acc)`` of an output payload (``acc`` None when emit_acc is off)."""
     off = ports.offsets(ports.output_fields(spec))
     s_off = off["spikes"][0]
-    spikes = [(word >> (s_off + c)) & 1 for c in range(spec.channels)]
+    spikes = [(word >> (s_off + c)) & 1 for c in range(spec.lanes)]
     first = bool((word >> off["first"][0]) & 1)
     if "acc" not in off:
         return spikes, first, None
     a_off, _, a = off["acc"]
     acc = []
-    for c in range(spec.channels):
+    for c in range(spec.lanes):
         v = (word >> (a_off + c * a)) & ((1 << a) - 1)
         acc.append(v - (1 << a) if v >> (a - 1) else v)
     return spikes, first, acc
 
 
-def simulate(core: ShiftPSNCore, x: np.ndarray, *, load: CoreSpec | None = None,
-             rng: np.random.Generator | None = None, valid_p: float = 1.0, ready_p: float = 1.0,
-             reset_between: bool = False, vcd: str | None = None) -> dict:
-    """Stream the sequences ``x`` (B, T, C) through ``core`` and collect its output beats.
+def simulate_amaranth(core: ShiftPSNCore | ShiftPSNEngine, x: np.ndarray, *, load: CoreSpec | None = None,
+                      rng: np.random.Generator | None = None, valid_p: float = 1.0, ready_p: float = 1.0,
+                      reset_between: bool = False, vcd: str | None = None) -> dict:
+    """Stream the sequences ``x`` (B, T, C), or (B, T, P, C) with positions > 1, through ``core`` and
+    collect its output beats.
 
-    Each sequence's first beat carries ``first = 1``. Input beats are offered with probability
+    A time step is ``beats_per_step`` beats of ``lanes`` neurons (shiftpsn.base.ports); every beat of
+    a sequence's first time step carries ``first = 1``. Input beats are offered with probability
     ``valid_p`` per cycle (garbage payload otherwise) and the output is read with probability
     ``ready_p`` per cycle. For a runtime core, ``load``'s weights are first written through the
     configuration port. With ``reset_between``, ``rst`` is pulsed between sequences and only
-    the very first beat carries ``first``.
+    the very first time step carries ``first``.
 
-    Returns a dict: ``spikes`` (B, T, C) uint8, ``acc`` (B, T, C) int64 (None without emit_acc),
-    ``first`` (B, T) bool, ``in_cycles`` / ``out_cycles`` (B*T,) cycle of each handshake.
+    Returns a dict: ``spikes`` uint8 and ``acc`` int64 (None without emit_acc) of the shape of ``x``,
+    ``first`` bool, (B, T) for one beat per time step, else (B, T, beats_per_step),
+    ``in_cycles`` / ``out_cycles`` (B*T*beats_per_step,) cycle of each handshake.
     """
     spec = core.spec
     rng = rng if rng is not None else np.random.default_rng(0)
-    x = np.asarray(x)
-    B, T, C = x.shape
-    beats = [pack_input(spec, x[b, t], t == 0 and (b == 0 or not reset_between))
-             for b in range(B) for t in range(T)]
+    xb = to_beats(spec, np.asarray(x))
+    B, T, G, L = xb.shape
+    beats = [pack_input(spec, xb[b, t, g], t == 0 and (b == 0 or not reset_between))
+             for b in range(B) for t in range(T) for g in range(G)]
     limit = 50 + 4 * len(beats) / max(min(valid_p, ready_p), 0.05) + 4 * spec.cfg_words
     out_words, in_cycles, out_cycles = [], [], []
     i_payload, o_payload = core.i.payload.as_value(), core.o.payload.as_value()
@@ -79,7 +85,7 @@ def simulate(core: ShiftPSNCore, x: np.ndarray, *, load: CoreSpec | None = None,
             ctx.set(core.cfg.we, 0)
         n_in, cycle, resets = 0, 0, set()
         while len(out_words) < len(beats):
-            boundary = reset_between and 0 < n_in < len(beats) and n_in % T == 0 and n_in not in resets
+            boundary = reset_between and 0 < n_in < len(beats) and n_in % (T * G) == 0 and n_in not in resets
             if boundary and len(out_words) == n_in:
                 # the previous sequence has drained: pulse rst for one cycle, nothing in flight
                 resets.add(n_in)
@@ -115,11 +121,16 @@ def simulate(core: ShiftPSNCore, x: np.ndarray, *, load: CoreSpec | None = None,
     else:
         sim.run()
     decoded = [unpack_output(spec, w) for w in out_words]
-    spikes = np.array([d[0] for d in decoded], dtype=np.uint8).reshape(B, T, C)
-    first = np.array([d[1] for d in decoded], dtype=bool).reshape(B, T)
-    acc = None if not spec.emit_acc else np.array([d[2] for d in decoded], dtype=np.int64).reshape(B, T, C)
+    spikes = from_beats(spec, np.array([d[0] for d in decoded], dtype=np.uint8).reshape(B, T, G, L))
+    first = np.array([d[1] for d in decoded], dtype=bool).reshape((B, T) if G == 1 else (B, T, G))
+    acc = None if not spec.emit_acc else from_beats(
+        spec, np.array([d[2] for d in decoded], dtype=np.int64).reshape(B, T, G, L))
     return {"spikes": spikes, "acc": acc, "first": first,
             "in_cycles": np.array(in_cycles), "out_cycles": np.array(out_cycles)}
+
+
+#: The former name of :func:`simulate_amaranth`.
+simulate = simulate_amaranth
 
 
 def _random_bits(rng: np.random.Generator, bits: int) -> int:

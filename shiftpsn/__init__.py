@@ -1,7 +1,13 @@
-"""shiftpsn: the common base of the flow: the core spec, file formats, errors and the command line."""
+"""shiftpsn: the reference flow from a trained mul-free channel-wise PSN to verified hardware.
 
-from .errors import CheckFailed, SpecError, StimulusError, ToolMissing, UsageError
-from .spec import CoreSpec
+Packages, lowest layer first (docs/ARCHITECTURE.md): ``shiftpsn.base`` (core spec, ports, files, errors),
+``shiftpsn.golden`` (reference models, training), ``shiftpsn.hdl`` (Amaranth generators),
+``shiftpsn.sim`` (co-simulation) and ``shiftpsn.synth`` (reports), ``shiftpsn.flow`` (the main job) and
+``shiftpsn.cli`` (the ``shiftpsn`` command).
+"""
+
+from shiftpsn.base.errors import CheckFailed, SpecError, StimulusError, ToolMissing, UsageError
+from shiftpsn.base.spec import CoreSpec
 
 __all__ = ["CoreSpec", "UsageError", "SpecError", "StimulusError", "ToolMissing", "CheckFailed"]
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

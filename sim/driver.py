@@ -6,7 +6,7 @@ high. The source and the sink are cycle-based: their ``step()`` runs once per ri
 signals still show the values the flip-flops sampled at that edge; it first books the handshake that
 just happened, then drives the next cycle. One clock process (:class:`EdgeLoop`) steps every
 component, so a clock cycle costs one coroutine resumption, not one per component: that, and
-payloads as whole precomputed integers (``sim.packing``), is what makes a 64-channel core fast.
+payloads as whole precomputed integers (``shiftpsn.sim.packing``), is what makes a 64-channel core fast.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.spec import CoreSpec
 
 
 class FaultNotApplicable(AssertionError):
@@ -210,7 +210,7 @@ def write_faulty_core(fault: Fault | None, directory, spec: CoreSpec | None = No
     the real spec, as ``regress --verilog`` reads them); return the Verilog path."""
     import json
 
-    from hdl.generate import generate
+    from shiftpsn.hdl.generate import generate
 
     from .cosim import scrambled_weights
 

@@ -13,8 +13,8 @@ import itertools
 
 import numpy as np
 
-from shiftpsn.spec import CoreSpec
-from shiftpsn.testing import random_spec
+from shiftpsn.base.spec import CoreSpec, max_pipeline
+from shiftpsn.base.testing import random_spec
 
 #: factor -> levels (docs: the issue's matrix; "exp" narrow = one exponent, wide = 13 exponents)
 FACTORS: dict[str, list] = {
@@ -56,10 +56,10 @@ def pairwise(factors: dict[str, list]) -> list[dict]:
 
 def row_spec(row: dict, seed: int) -> CoreSpec:
     """The core of a matrix row: its sizes, seeded random weights (zero taps, signs, thresholds
-    beyond the accumulator included; ``shiftpsn.testing.random_spec``)."""
+    beyond the accumulator included; ``shiftpsn.base.testing.random_spec``)."""
     exp_min, span = EXP_RANGES[row["exp"]]
     k = row["order"]
-    pipeline = 0 if row["pipeline"] == "none" else (k - 1).bit_length() + 1
+    pipeline = 0 if row["pipeline"] == "none" else max_pipeline(k)
     return random_spec(np.random.default_rng(seed), channels=row["channels"], order=k,
                        dilation=row["dilation"], input_width=row["input_width"], exp_lo=exp_min,
                        exp_span=span, weights=row["weights"], arith=row["arith"], pipeline=pipeline,

@@ -1,4 +1,4 @@
-"""Whole-beat packing of stream payloads with numpy (layouts from :mod:`shiftpsn.ports`).
+"""Whole-beat packing of stream payloads with numpy (layouts from :mod:`shiftpsn.base.ports`).
 
 A testbench that sets 64 channels one at a time spends its time in Python; here every input beat is
 packed into one Python integer before the simulation starts, and every received output payload is
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shiftpsn.ports import input_fields, offsets, output_fields, payload_width
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.ports import input_fields, offsets, output_fields, payload_width
+from shiftpsn.base.spec import CoreSpec
 
 
 def _bits_to_ints(bits: np.ndarray) -> list[int]:
@@ -56,7 +56,7 @@ def pack_inputs(spec: CoreSpec, x: np.ndarray, first: np.ndarray) -> list[int]:
 
     Returns
     -------
-    list of N ints, laid out as ``shiftpsn.ports.input_fields``.
+    list of N ints, laid out as ``shiftpsn.base.ports.input_fields``.
     """
     fields = offsets(input_fields(spec))
     x_off, _, width = fields["x"]

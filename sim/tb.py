@@ -1,9 +1,9 @@
 """The cocotb test module: a generic testbench for any generated core.
 
-The runner (``sim.runner``) starts the simulator with ``SHIFTPSN_SIM_PLAN`` naming a plan file
-(``sim.traffic.Plan``: spec, stimulus .npy, handshake probabilities, resets, seed, results path).
+The runner (``shiftpsn.sim.runner``) starts the simulator with ``SHIFTPSN_SIM_PLAN`` naming a plan file
+(``shiftpsn.sim.traffic.Plan``: spec, stimulus .npy, handshake probabilities, resets, seed, results path).
 The test drives the plan, records every output beat, writes them to the plan's results .npz and,
-when the plan asks for it, compares them with the golden model (``sim.scoreboard``).
+when the plan asks for it, compares them with the golden model (``shiftpsn.sim.scoreboard``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.spec import CoreSpec
 
 from .driver import ConfigWriter, EdgeLoop, StallTimeout, StreamSink, StreamSource
 from .packing import pack_inputs, unpack_outputs
@@ -79,7 +79,6 @@ async def run_plan(dut):
     plan = Plan.load(os.environ[PLAN_ENV])
     spec = CoreSpec.from_dict(plan.spec)
     x = np.load(plan.stimulus)
-    starts = np.concatenate([[0], np.cumsum(plan.lengths)]).astype(int)
     payloads = pack_inputs(spec, x, driven_first_flags(plan))
 
     tb = TB(dut, plan.seed)
@@ -102,8 +101,7 @@ async def run_plan(dut):
     stalled, stopped_early, epoch_beats = None, False, 0
     try:
         for ph in plan.phases:
-            lo = starts[ph.start]
-            hi = starts[ph.stop] if ph.cut is None else lo + ph.cut
+            lo, hi = plan.beats(ph)
             tb.source.gap.p, tb.sink.stall.p = ph.gap_p, ph.stall_p
             tb.log.info("phase: sequences %d..%d (%d beats), gap_p %.2f, stall_p %.2f%s",
                         ph.start, ph.stop - 1, hi - lo, ph.gap_p, ph.stall_p,
@@ -134,15 +132,14 @@ async def run_plan(dut):
     epochs = np.array(tb.sink.epochs, dtype=np.int64)
     verdict = {"beats_in": int(tb.source.sent), "beats_out": len(tb.sink.payloads),
                "cycles": cycles, "wall_s": wall, "cpu_s": cpu, "stalled": stalled, "mismatch": None}
-    if expected is not None:
-        mismatch = compare(expected, got, epochs, complete=not stopped_early)
-        if mismatch is not None:
-            verdict["mismatch"] = {**mismatch.__dict__, "message": str(mismatch)}
+    mismatch = None if expected is None else compare(expected, got, epochs, complete=not stopped_early)
+    if mismatch is not None:
+        verdict["mismatch"] = mismatch.to_dict()
     np.savez(plan.results, epoch=epochs, verdict=json.dumps(verdict),
              **{k: v for k, v in got.items()})
     tb.log.info("%d beats in, %d out, %.0f cycles, %.2f s (%.0f cycles/s)", verdict["beats_in"],
                 verdict["beats_out"], cycles, wall, cycles / max(wall, 1e-9))
-    assert verdict["mismatch"] is None, verdict["mismatch"] and verdict["mismatch"]["message"]
+    assert mismatch is None, str(mismatch)
 
 
 def _count_epoch(sink: StreamSink) -> int:

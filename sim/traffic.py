@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shiftpsn.spec import CoreSpec
-from shiftpsn.stimulus import random_stimulus
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.stimulus import random_stimulus
 
 
 @dataclass
@@ -49,9 +49,20 @@ class Plan:
     phases: list[Phase] = field(default_factory=list)
     seed: int = 0
     load_weights: bool = True      # write the spec's weights through cfg (runtime cores)
-    check: bool = True             # compare with golden.integer in the test
+    check: bool = True             # compare with shiftpsn.golden.integer in the test
     fail_fast: bool = True         # with check: stop at the first mismatch (looks every 512 beats)
     idle_timeout: int = 4000       # cycles without progress before the test gives up
+
+    @property
+    def starts(self) -> np.ndarray:
+        """Beat index where each sequence starts, and the total beat count last (len(lengths) + 1)."""
+        return np.concatenate([[0], np.cumsum(self.lengths)]).astype(int)
+
+    def beats(self, phase: Phase) -> tuple[int, int]:
+        """[lo, hi) beat indices the phase drives (its ``cut`` applied)."""
+        starts = self.starts
+        lo = int(starts[phase.start])
+        return lo, (int(starts[phase.stop]) if phase.cut is None else lo + phase.cut)
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1))
@@ -105,7 +116,7 @@ def aim_at_thresholds(spec: CoreSpec, x: np.ndarray, rng: np.random.Generator, p
 
     Random inputs almost never hit a wide accumulator's threshold exactly, so a comparator off by
     one (``>`` for ``>=``) or a lost threshold bit would go unseen without this. With
-    acc[t] = sum_i w_i x[t - delay_i] (INTERFACE.md section 2), the free inputs are solved for
+    acc[t] = sum_i w_i x[t - delay_i] (docs/CONTRACT.md section 2), the free inputs are solved for
     greedily, largest |w_i| first, each rounded and clamped to the input range, so the smallest
     weight absorbs the remainder. Inputs an earlier hit depends on are left alone."""
     x = np.array(x, dtype=np.int64)

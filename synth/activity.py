@@ -2,7 +2,7 @@
 
 The core takes one beat (one time step of all C channels) per clock cycle while it streams
 (docs/ARCHITECTURE.md), so the stimulus (B, T, C) becomes B*T consecutive beats: payload bits packed
-as :mod:`shiftpsn.ports` says (channel c at bits ``[c*W, c*W+W)``, two's complement, ``first`` = 1 on
+as :mod:`shiftpsn.base.ports` says (channel c at bits ``[c*W, c*W+W)``, two's complement, ``first`` = 1 on
 each sequence's first beat). For every payload bit this module counts its toggles between
 consecutive beats (toggles per cycle, OpenSTA's ``-activity``) and the fraction of beats it is 1
 (``-duty``). Handshake and configuration inputs are static while streaming: ``i__valid`` and
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shiftpsn import ports
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base import ports
+from shiftpsn.base.spec import CoreSpec
 
 from .harness import core_ports
 

@@ -1,13 +1,13 @@
 """The loaded values of a runtime-weight core's configuration registers, for steady-state power.
 
 A runtime core (``weights = "runtime"``) holds its weights in configuration flip-flops
-(:class:`hdl.config.RuntimeWeights`) that are written once and then hold. OpenSTA 2.0.17 cannot know
+(:class:`shiftpsn.hdl.config.RuntimeWeights`) that are written once and then hold. OpenSTA 2.0.17 cannot know
 those values: a register whose D is its own Q (``cfg__we`` held at 0) gets activity 0 and duty 0, i.e.
 every register bit reads as 0 (a mac core then multiplies by weight 0, a shift core shifts by 0 with
 weight +1). Its ``set_case_analysis`` on a flip-flop's Q pin is not usable either: it crashes
 ``report_power`` on some netlists and zeroes the power of gates whose output is not constant.
 
-So :func:`synth.netlist.hold_nets` cuts each configuration register's Q net from its flip-flop and
+So :func:`shiftpsn.synth.netlist.hold_nets` cuts each configuration register's Q net from its flip-flop and
 drives it from an extra input port with activity 0 and duty = the loaded bit; OpenSTA's
 probabilistic propagation is exact for such constant inputs, and the flip-flops keep their clock
 power.
@@ -22,28 +22,13 @@ from __future__ import annotations
 
 import re
 
-from shiftpsn.errors import UsageError
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.spec import CoreSpec
 
 #: A configuration register bit's net in the Yosys netlist: channel, bit.
 _NET = re.compile(r"^\\weights\.weights(\d+) \[(\d+)\]$")
 
 
-def register_fields(spec: CoreSpec, c: int) -> list[tuple[int, int]]:
-    """(value, width) of channel ``c``'s register fields, LSB first (docs/ARCHITECTURE.md register map)."""
-    mac = spec.arith == "mac"
-    width = spec.mac_weight_width if mac else spec.tap_word_width
-    taps = [(spec.int_weight(c, i) if mac else spec.tap_word(c, i), width) for i in range(spec.order)]
-    return taps + [(spec.threshold_hw(c), spec.threshold_width)]
-
-
-def register_value(spec: CoreSpec, c: int) -> tuple[int, int]:
-    """(unsigned value, width) of channel ``c``'s whole register: its fields packed two's complement."""
-    word, offset = 0, 0
-    for value, width in register_fields(spec, c):
-        word |= (value & ((1 << width) - 1)) << offset
-        offset += width
-    return word, offset
 
 
 def net_value(spec: CoreSpec, net: str) -> int | None:
@@ -56,7 +41,7 @@ def net_value(spec: CoreSpec, net: str) -> int | None:
     if c >= spec.channels:
         raise UsageError(f"netlist has configuration register {net.strip()!r} but the spec has "
                          f"{spec.channels} channels")
-    word, width = register_value(spec, c)
+    word, width = spec.weight_register(c)
     if b >= width:
         raise UsageError(f"netlist has configuration register bit {net.strip()!r} beyond the "
                          f"{width}-bit register of the spec")

@@ -1,6 +1,6 @@
-"""Energy per neuron-time-step: the op-count model of papers/000 and the activity-based figure.
+"""Energy per neuron-time-step: the op-count model of MF-PSN and the activity-based figure.
 
-Op-count model (papers/000 Table 1 operation counts, Table 9 energies). For one neuron over T time
+Op-count model (MF-PSN Table 1 operation counts, Table 9 energies). For one neuron over T time
 steps with order k (k <= T), only the taps whose input exists (t - j >= 0) cost an operation::
 
     n_taps(T, k) = (T + (1 - k) / 2) * k                     (= sum_t min(t + 1, k))
@@ -12,20 +12,20 @@ with the 45 nm per-operation energies of the paper (section 5.5, after Horowitz 
 FP32 add 0.9 pJ, MUL = FP32 mult 3.7 pJ, SHIFT = FIX32 shift 0.13 pJ. Divided by T it is the energy
 per neuron-time-step. The T extra ADDs are the threshold comparisons (one per step). The paper's
 counts do not depend on the dilation d. A second set of energies, Horowitz' INT8 figures (add 0.03 pJ,
-mult 0.2 pJ, shift 0.024 pJ from papers/000 section 1), gives the same counts at 8-bit precision.
+mult 0.2 pJ, shift 0.024 pJ from MF-PSN section 1), gives the same counts at 8-bit precision.
 The ``shift`` core is "ours"; its ``mac`` baseline computes the same taps with multipliers, i.e. the
 sliding-PSN count with channel-wise weights.
 
 Activity-based: the power OpenSTA computes for the standard-cell netlist at the clock, with the
-stimulus' input toggles (:mod:`synth.activity`), divided by the rate of neuron-time-steps: one beat
+stimulus' input toggles (:mod:`shiftpsn.synth.activity`), divided by the rate of neuron-time-steps: one beat
 of C channels per cycle, so ``E = P / f_clk / C``.
 """
 
 from __future__ import annotations
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
-#: Per-operation energies in pJ, 45 nm (papers/000 section 5.5 / Table 9, and section 1 for INT8).
+#: Per-operation energies in pJ, 45 nm (MF-PSN section 5.5 / Table 9, and section 1 for INT8).
 OP_ENERGY_PJ = {
     "paper": {"add": 0.9, "mul": 3.7, "shift": 0.13},   # FP32 add / FP32 mult / FIX32 shift
     "int8": {"add": 0.03, "mul": 0.2, "shift": 0.024},  # INT8 add / INT8 mult / INT8 shift
@@ -33,14 +33,14 @@ OP_ENERGY_PJ = {
 
 
 def n_taps(T: int, k: int) -> float:
-    """Tap operations of one neuron over T steps with order k: (T + (1-k)/2) * k (papers/000 Table 1)."""
+    """Tap operations of one neuron over T steps with order k: (T + (1-k)/2) * k (MF-PSN Table 1)."""
     if not 1 <= k <= T:
         raise UsageError(f"energy model needs 1 <= order k <= time steps T, got k={k}, T={T}")
     return (T + (1 - k) / 2) * k
 
 
 def op_counts(neuron: str, T: int, k: int) -> dict[str, float]:
-    """Operations of one neuron over T steps (papers/000 Table 1): {'add', 'mul', 'shift'}."""
+    """Operations of one neuron over T steps (MF-PSN Table 1): {'add', 'mul', 'shift'}."""
     if neuron == "psn":
         return {"add": T * T + T, "mul": T * T, "shift": 0}
     taps = n_taps(T, k)
@@ -52,7 +52,7 @@ def op_counts(neuron: str, T: int, k: int) -> dict[str, float]:
 
 
 def energy_pj(neuron: str, T: int, k: int, energies: str = "paper") -> float:
-    """Energy of one neuron over T steps in pJ (papers/000 Table 9 with the given op energies)."""
+    """Energy of one neuron over T steps in pJ (MF-PSN Table 9 with the given op energies)."""
     e = OP_ENERGY_PJ[energies]
     return sum(n * e[op] for op, n in op_counts(neuron, T, k).items())
 

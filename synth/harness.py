@@ -11,22 +11,15 @@ Cell counts in reports are those of the core module alone (the scripts keep it a
 
 from __future__ import annotations
 
-from shiftpsn import ports
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base import ports
+from shiftpsn.base.spec import CoreSpec
 
 HARNESS_TOP = "shiftpsn_pnr_harness"
 
 
 def core_ports(spec: CoreSpec) -> list[tuple[str, str, int]]:
-    """(name, "input"/"output", width) of the core's ports (docs/ARCHITECTURE.md), clock excluded."""
-    p = [("rst", "input", 1), ("i__valid", "input", 1), ("i__ready", "output", 1),
-         ("i__payload", "input", ports.payload_width(ports.input_fields(spec))),
-         ("o__valid", "output", 1), ("o__ready", "input", 1),
-         ("o__payload", "output", ports.payload_width(ports.output_fields(spec)))]
-    if spec.weights == "runtime":
-        p += [("cfg__addr", "input", spec.cfg_addr_width), ("cfg__data", "input", spec.cfg_data_width),
-              ("cfg__we", "input", 1)]
-    return p
+    """(name, "input"/"output", width) of the core's ports, clock excluded (the harness drives it)."""
+    return [p for p in ports.core_ports(spec) if p[0] != "clk"]
 
 
 def harness_verilog(spec: CoreSpec, core_top: str) -> str:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 _CELL = re.compile(r"\bcell\s*\(\s*\"?([A-Za-z0-9_$.\[\]]+)\"?\s*\)\s*\{")
 _AREA = re.compile(r"(?<![\w.])area\s*:\s*([0-9.eE+-]+)\s*;")

@@ -1,4 +1,4 @@
-"""Make Yosys' gate-level Verilog readable by OpenSTA 2.0.17 (TOOLCHAIN.md).
+"""Make Yosys' gate-level Verilog readable by OpenSTA 2.0.17 (docs/TOOLCHAIN.md).
 
 That OpenSTA's Verilog reader takes cell instances, wire/port declarations and single-bit or
 single-net ``assign``s, but not: the ``signed`` keyword in declarations, ``assign`` with ``{..}``
@@ -108,7 +108,7 @@ _PIN = re.compile(r"^(\s*)\.([A-Za-z_]\w*)\((.*)\)(,?)\s*$")
 
 def hold_flop_outputs(text: str, value_of, port_prefix: str = "held__") -> tuple[str, dict[str, int]]:
     """Cut the flip-flop outputs that ``value_of`` names from their loads and drive the loads from
-    new input ports instead, so OpenSTA can be told the value they hold (:mod:`synth.config_state`).
+    new input ports instead, so OpenSTA can be told the value they hold (:mod:`shiftpsn.synth.config_state`).
 
     Parameters
     ----------
@@ -130,7 +130,7 @@ def hold_flop_outputs(text: str, value_of, port_prefix: str = "held__") -> tuple
     UsageError
         When a held net has no ``Q`` driver (so the mapping would be unreliable).
     """
-    from shiftpsn.errors import UsageError
+    from shiftpsn.base.errors import UsageError
 
     ports: dict[str, str] = {}     # held net -> port
     values: dict[str, int] = {}    # port -> value

@@ -1,6 +1,6 @@
 """Place and route with nextpnr (iCE40, ECP5) for Fmax, and the parser of its ``--report`` JSON.
 
-The design placed is the harness of :mod:`synth.harness` (three pins), synthesized by the target's
+The design placed is the harness of :mod:`shiftpsn.synth.harness` (three pins), synthesized by the target's
 Yosys script into ``pnr.json``. Fmax is nextpnr's ``achieved`` frequency of the one clock domain
 after routing (timing-driven placement against ``--freq``). A core larger than the largest device of
 the family is not placed: Fmax is then None and the report says why.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 from .tools import Progress, find_tool, run_tool
 

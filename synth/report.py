@@ -1,6 +1,6 @@
 """``report.json`` and ``report.md`` of ``shiftpsn synth``.
 
-report.json (INTERFACE.md section 4; null where a target has no such figure):
+report.json (docs/CONTRACT.md section 4; null where a target has no such figure):
 
 =============================== ==================================================================
 key                             meaning
@@ -111,7 +111,7 @@ def markdown(report: dict) -> str:
     opts = report.get("options", {})
     lines.append(f"Fmax: {report.get('fmax_source') or 'not measured for this target'}. "
                  f"Clock {opts.get('clock_mhz')} MHz; energy model at T={opts.get('steps')} "
-                 f"(papers/000 Table 1/9, 45 nm op energies); activity energy from OpenSTA on "
+                 f"(MF-PSN Table 1/9, 45 nm op energies); activity energy from OpenSTA on "
                  f"{Path(str(opts.get('liberty'))).name} with the stimulus' input toggles "
                  f"({opts.get('stimulus')}).")
     for entry, name in ((report, "core"), (base, "baseline")):

@@ -1,15 +1,15 @@
 """Static timing and power of a standard-cell netlist with OpenSTA (``sta``, Debian opensta 2.0.17).
 
 One Tcl script per run (kept as ``sta.tcl`` with its log ``sta.log``): read the liberty and the
-cleaned netlist (:mod:`synth.netlist`), one ideal clock on port ``clk`` at the requested period, input
+cleaned netlist (:mod:`shiftpsn.synth.netlist`), one ideal clock on port ``clk`` at the requested period, input
 and output delays of zero (the core's ports are taken to be driven by and to feed registers), then
 
 * ``report_checks -path_delay max``: the critical path; Fmax = 1 / (period - worst slack);
 * ``set_power_activity``: every input port's toggles per clock cycle and duty (fraction of cycles at
-  1), measured on the stimulus (:mod:`synth.activity`); OpenSTA propagates them through the logic
+  1), measured on the stimulus (:mod:`shiftpsn.synth.activity`); OpenSTA propagates them through the logic
   (it has no VCD reader), then ``report_power``: internal, switching and leakage power in watts.
   For a runtime-weight core the power runs on a second netlist whose configuration registers are
-  held at their loaded values (:mod:`synth.config_state`), in ``sta_power.tcl``.
+  held at their loaded values (:mod:`shiftpsn.synth.config_state`), in ``sta_power.tcl``.
 
 Times are in the liberty's time unit (OpenSTA reports in it); :func:`run` converts to ns.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 from .tools import Progress, find_tool, run_tool
 
@@ -32,7 +32,7 @@ def tcl_script(liberty: Path, netlist: Path, top: str, period: float,
                held: dict[str, int] | None = None, timing: bool = True) -> str:
     """The OpenSTA script. ``period`` is in the liberty's time unit; ``activities`` maps an input
     port bit (``name`` or ``name[i]``) to (toggles per cycle, duty); None skips the power report.
-    ``held`` maps the ports that stand for held register outputs (:func:`synth.netlist.
+    ``held`` maps the ports that stand for held register outputs (:func:`shiftpsn.synth.netlist.
     hold_flop_outputs`) to their value: activity 0, duty 0 or 1. ``timing=False`` skips
     ``report_checks``."""
     lines = [f"read_liberty {{{liberty}}}",
@@ -90,7 +90,7 @@ def run(liberty: Path, netlist: Path, top: str, period_ns: float, time_unit_ns: 
     """Run OpenSTA; return ``{"timing": {... in ns, "fmax_mhz"}, "power": parse_power or None}``.
 
     With ``power_netlist`` (``netlist`` with held register outputs on the ports ``held``, see
-    :func:`synth.netlist.hold_flop_outputs`), timing comes from ``netlist`` (``sta.tcl``) and power
+    :func:`shiftpsn.synth.netlist.hold_flop_outputs`), timing comes from ``netlist`` (``sta.tcl``) and power
     from ``power_netlist`` (``sta_power.tcl`` / ``sta_power.log``)."""
     liberty, period = Path(liberty).resolve(), period_ns / time_unit_ns
     split = power_netlist is not None and activities is not None

@@ -3,7 +3,7 @@
 Each ``--sweep PARAM=V1,V2,...`` varies one parameter on its own, the others staying at the base
 spec's values (one factor at a time, so each plot has one variable). PARAM is ``k`` (order), ``C``
 (channels), ``d`` (dilation) or ``W`` (input_width); the long spec names are accepted too. Every
-point is :func:`shiftpsn.spec.uniform_spec` with the base spec's sizes, exponent range and optional
+point is :func:`shiftpsn.base.spec.uniform_spec` with the base spec's sizes, exponent range and optional
 keys (weights, pipeline, emit_acc, name) and the swept value: the weights of a given spec cannot
 follow a change of C or k, so a sweep always uses the README's deterministic weights.
 
@@ -23,10 +23,10 @@ import csv
 from pathlib import Path
 from typing import Callable
 
-from shiftpsn.errors import UsageError
-from shiftpsn.spec import CoreSpec, uniform_spec
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.spec import CoreSpec, max_pipeline, uniform_spec
 
-from . import flow, report
+from . import report, synthesize
 from .tools import Progress
 
 #: Short and long parameter names -> CoreSpec field.
@@ -64,7 +64,7 @@ def point_spec(base: CoreSpec, field: str, value: int) -> CoreSpec:
              "input_width": base.input_width}
     sizes[field] = value
     return uniform_spec(**sizes, exp_min=base.exp_min, exp_max=base.exp_max, weights=base.weights,
-                        pipeline=min(base.pipeline, (sizes["order"] - 1).bit_length() + 1),
+                        pipeline=min(base.pipeline, max_pipeline(sizes["order"])),
                         emit_acc=base.emit_acc, name=base.name)
 
 
@@ -80,7 +80,7 @@ def run(base: CoreSpec, params: dict[str, list[int]], options: Callable, out: Pa
         progress.say(f"sweep point {n}/{len(points)}: {SHORT[field]}={v}")
         d = out / f"{SHORT[field]}={v}"
         d.mkdir(parents=True, exist_ok=True)
-        reps = flow.synthesize_with_baseline(spec, options(spec), d, baseline, progress)
+        reps = synthesize.synthesize_with_baseline(spec, options(spec), d, baseline, progress)
         for target, rep in reps.items():
             report.write(rep, d if len(reps) == 1 else _mkdir(d / target))
             for entry in [rep] + ([rep["baseline"]] if "baseline" in rep else []):

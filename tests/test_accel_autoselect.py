@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from conftest import assert_usage_error
-from golden.accel import available_methods
-from golden.accel.autoselect import Choice, autoselect, select_for_shape
-from golden.accel.module import TemporalConv
-from golden.layers import SeqLayer
+from shiftpsn.golden.accel import available_methods
+from shiftpsn.golden.accel.autoselect import Choice, autoselect, select_for_shape
+from shiftpsn.golden.accel.module import TemporalConv
+from shiftpsn.golden.model.layers import SeqLayer
 
 
 def test_one_layer_choice_is_valid_and_fastest():
@@ -51,7 +51,7 @@ def test_model_choice_applied_and_state_restored(tmp_path):
     assert again.cached and again.layout == choice.layout and again.overhead_s < choice.overhead_s
     stored = json.loads(cache.read_text())
     assert list(stored) == [choice.key]
-    from golden.accel import autoselect as mod
+    from shiftpsn.golden.accel import autoselect as mod
 
     mod._CACHE.clear()
     from_file = autoselect(model, x, repeats=1, cache_file=cache)
@@ -138,7 +138,7 @@ def test_cli_triton_interpret_competes_on_cpu(cli):
 
 
 def test_triton_on_cpu_needs_the_interpreter():
-    from golden.accel import triton_conv
+    from shiftpsn.golden.accel import triton_conv
 
     if triton_conv.interpreter_enabled():
         pytest.skip("the interpreter is on in this process")

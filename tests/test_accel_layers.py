@@ -1,12 +1,12 @@
-"""Stateless layers in either layout (papers/000 Appendix B): every method of golden.layers.SeqLayer
+"""Stateless layers in either layout (papers/000 Appendix B): every method of shiftpsn.golden.model.layers.SeqLayer
 gives the outputs and gradients (input and parameters) of applying the module step by step."""
 
 import pytest
 import torch
 from torch import nn
 
-from golden.accel import to_layout
-from golden.layers import SeqLayer
+from shiftpsn.golden.accel import to_layout
+from shiftpsn.golden.model.layers import SeqLayer
 
 T, N = 4, 2
 

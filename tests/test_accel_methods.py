@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from golden.accel import MAX_BAND_ELEMENTS, METHOD_LAYOUTS, METHODS, available_methods, method_fits, temporal_conv
-from golden.accel.vmap_mm import band_matrix
+from shiftpsn.golden.accel import MAX_BAND_ELEMENTS, METHOD_LAYOUTS, METHODS, available_methods, method_fits, temporal_conv
+from shiftpsn.golden.accel.vmap_mm import band_matrix
 from test_accel_reference import TOL, assert_close, ref_backward, ref_forward
 
 CPU_METHODS = [m for m in METHODS if m != "triton"]
@@ -136,7 +136,7 @@ def test_method_fits_bounds_band_matrices():
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
 def test_shift_add_lag_matrix_weight_grad(layout, shape, k, d, dtype):
     """Many taps in a short sequence: shift_add's dW comes from the lag-matrix product."""
-    from golden.accel.shift_add import use_lag_matrix
+    from shiftpsn.golden.accel.shift_add import use_lag_matrix
 
     T = shape[-1]
     n_taps = sum(1 for i in range(k) if (k - 1 - i) * d < T)
@@ -145,7 +145,7 @@ def test_shift_add_lag_matrix_weight_grad(layout, shape, k, d, dtype):
 
 
 def test_shift_add_lag_matrix_choice():
-    from golden.accel.shift_add import use_lag_matrix
+    from shiftpsn.golden.accel.shift_add import use_lag_matrix
 
     assert use_lag_matrix(64, 16, 2, 16, "time-last", 32) and not use_lag_matrix(64, 16, 2, 16, "time-first", 32)
     assert not use_lag_matrix(64, 4, 2, 4, "time-last", 32) and not use_lag_matrix(1024, 16, 2, 16, "time-last", 8)

@@ -97,7 +97,7 @@ def test_reference_layouts_agree():
 
 @pytest.mark.parametrize("layout", ["time-first", "time-last"])
 def test_vanilla_matches_reference_hand_case(layout):
-    from golden.accel import temporal_conv
+    from shiftpsn.golden.accel import temporal_conv
 
     x = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64).reshape(4, 1, 1)
     if layout == "time-last":

@@ -1,7 +1,7 @@
 """Method 5, the Triton kernels (Algorithms 2, 3; Eq. 22-25), against the numpy reference.
 
 Without CUDA they run in Triton's CPU interpreter: this module sets ``TRITON_INTERPRET=1`` before
-anything imports Triton (the interpreter must be on when Triton is imported; golden.accel imports it only
+anything imports Triton (the interpreter must be on when Triton is imported; shiftpsn.golden.accel imports it only
 on first use). If another test module in the same worker imported Triton first, the interpreter is off here, and one test reruns this file in a
 fresh process with the variable set. With CUDA the ``gpu`` tests run the compiled kernels.
 """
@@ -17,7 +17,7 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-from golden.accel import available_methods, temporal_conv, triton_conv  # noqa: E402
+from shiftpsn.golden.accel import available_methods, temporal_conv, triton_conv  # noqa: E402
 from test_accel_methods import CASES, check_method  # noqa: E402
 
 IN_PROCESS = triton_conv.interpreter_enabled()  # imports Triton now, unless someone did before

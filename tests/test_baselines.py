@@ -1,4 +1,4 @@
-"""Baseline neurons (golden.baselines) against hand-worked sequences, direct formulas and SpikingJelly."""
+"""Baseline neurons (shiftpsn.golden.baselines) against hand-worked sequences, direct formulas and SpikingJelly."""
 
 import math
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from golden.baselines import (LIF, NEURONS, PSN, PSU, MaskedPSN, NeuronArgs, SlidingPSN, band_mask,
+from shiftpsn.golden.baselines import (LIF, NEURONS, PSN, PSU, MaskedPSN, NeuronArgs, SlidingPSN, band_mask,
                               build_neuron, check_neuron, leak_matrix, masking_progress, reset_matrix)
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 
 def identity(v):

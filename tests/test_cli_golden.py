@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_usage_error
-from shiftpsn.spec import uniform_spec
+from shiftpsn.base.spec import uniform_spec
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from golden.accel import temporal_conv
-from golden.dilation import next_dilation, receptive_delays, receptive_field, sawtooth_dilations
+from shiftpsn.golden.accel import temporal_conv
+from shiftpsn.golden.model.dilation import next_dilation, receptive_delays, receptive_field, sawtooth_dilations
 
 
 def test_sawtooth_by_hand():

@@ -1,4 +1,4 @@
-"""Export of a trained MulFreePSN to a core spec: golden.integer.run reproduces the float layer's
+"""Export of a trained MulFreePSN to a core spec: shiftpsn.golden.integer.run reproduces the float layer's
 spikes exactly on integer inputs (INTERFACE.md section 2, theta = ceil(Vth * 2^-exp_min))."""
 
 import json
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from golden.export import export_metadata, export_spec, float_reference
-from golden.integer import run
-from golden.neuron import MulFreePSN
-from shiftpsn.errors import UsageError
+from shiftpsn.golden.export import export_metadata, export_spec, float_reference
+from shiftpsn.golden.integer import run
+from shiftpsn.golden.model.neuron import MulFreePSN
+from shiftpsn.base.errors import UsageError
 
 
 def assert_arrays_equal(got: np.ndarray, expected: np.ndarray, what: str) -> None:

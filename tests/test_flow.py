@@ -48,8 +48,8 @@ def test_flow_artifacts_and_summary(flow_dir):
 @pytest.mark.xdist_group("flow")
 def test_flow_rtl_files_are_what_the_hardware_and_golden_produced(flow_dir):
     """Independent of the flow's own comparison: the saved RTL results equal a fresh golden run."""
-    from golden.integer import run
-    from shiftpsn.spec import CoreSpec
+    from shiftpsn.golden.integer import run
+    from shiftpsn.base.spec import CoreSpec
 
     d, _ = flow_dir
     spec = CoreSpec.load(d / "core" / "spec.json")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shiftpsn.spec import uniform_spec
+from shiftpsn.base.spec import uniform_spec
 
 SHIFTPSN = Path(sys.executable).parent / "shiftpsn"
 

@@ -1,6 +1,6 @@
 """The Amaranth core against the golden integer model, bit for bit, in Amaranth's simulator.
 
-Random specs (shiftpsn.testing.random_spec) cover both weight modes, both arithmetics, every legal
+Random specs (shiftpsn.base.testing.random_spec) cover both weight modes, both arithmetics, every legal
 pipeline depth, zero taps, extreme thresholds and inputs, random valid gaps and ready stalls, and
 several sequences back to back. Runtime cores are generated from a spec with *other* weights and
 loaded with the real ones through cfg__*.
@@ -9,12 +9,12 @@ loaded with the real ones through cfg__*.
 import numpy as np
 import pytest
 
-from golden.integer import run as golden_run
-from hdl.core import ShiftPSNCore
-from hdl.pysim import simulate
-from shiftpsn.spec import CoreSpec, uniform_spec
-from shiftpsn.stimulus import random_stimulus
-from shiftpsn.testing import random_spec
+from shiftpsn.golden.integer import run as golden_run
+from shiftpsn.hdl.core import ShiftPSNCore
+from shiftpsn.hdl.pysim import simulate_amaranth
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.base.stimulus import random_stimulus
+from shiftpsn.base.testing import random_spec
 
 
 def _other_weights(spec: CoreSpec, rng) -> CoreSpec:
@@ -30,7 +30,7 @@ def _other_weights(spec: CoreSpec, rng) -> CoreSpec:
 
 
 def assert_same(spec: CoreSpec, x: np.ndarray, got: dict) -> None:
-    """Whole arrays equal to golden.integer.run; name the first mismatch as (seq, t, c, expected, got)."""
+    """Whole arrays equal to shiftpsn.golden.integer.run; name the first mismatch as (seq, t, c, expected, got)."""
     spikes, acc = golden_run(spec, x)
     assert got["first"].tolist() == [[t == 0 for t in range(x.shape[1])]] * x.shape[0] \
         or not got["first"][:, 1:].any(), "first flag not passed along"
@@ -48,8 +48,8 @@ def run_core(spec: CoreSpec, x: np.ndarray, rng, **kwargs) -> dict:
     """Simulate a core for ``spec``; a runtime one is built from other weights and loaded."""
     if spec.weights == "runtime":
         core = ShiftPSNCore(spec=_other_weights(spec, rng))
-        return simulate(core, x, load=spec, rng=rng, **kwargs)
-    return simulate(ShiftPSNCore(spec=spec), x, rng=rng, **kwargs)
+        return simulate_amaranth(core, x, load=spec, rng=rng, **kwargs)
+    return simulate_amaranth(ShiftPSNCore(spec=spec), x, rng=rng, **kwargs)
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -112,7 +112,7 @@ def test_latency_and_full_throughput(pipeline):
     spec = uniform_spec(channels=3, order=4, dilation=1, weights="constant", pipeline=pipeline)
     x = random_stimulus(spec, rng, batch=2, steps=10)
     core = ShiftPSNCore(spec=spec)
-    got = simulate(core, x, rng=rng)
+    got = simulate_amaranth(core, x, rng=rng)
     assert_same(spec, x, got)
     assert core.latency == pipeline + 1
     assert np.all(np.diff(got["in_cycles"]) == 1)
@@ -131,7 +131,7 @@ def test_runtime_core_powers_up_with_generating_weights():
     rng = np.random.default_rng(8)
     spec = random_spec(rng, channels=5, order=6, dilation=2, weights="runtime", pipeline=2)
     x = random_stimulus(spec, rng, batch=2, steps=12)
-    assert_same(spec, x, simulate(ShiftPSNCore(spec=spec), x, rng=rng, valid_p=0.8, ready_p=0.8))
+    assert_same(spec, x, simulate_amaranth(ShiftPSNCore(spec=spec), x, rng=rng, valid_p=0.8, ready_p=0.8))
 
 
 @pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")  # cores built only to ask depths
@@ -145,7 +145,7 @@ def test_constant_zero_taps_shorten_delay_lines():
     assert ShiftPSNCore(spec=spec.replace(weights="runtime")).depths == (9, 9, 9)
     rng = np.random.default_rng(9)
     x = random_stimulus(spec, rng, batch=2, steps=14)
-    assert_same(spec, x, simulate(core, x, rng=rng, valid_p=0.6, ready_p=0.6))
+    assert_same(spec, x, simulate_amaranth(core, x, rng=rng, valid_p=0.6, ready_p=0.6))
 
 
 def test_constructor_checks_its_arguments():

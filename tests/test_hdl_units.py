@@ -6,8 +6,8 @@ import pytest
 from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
-from hdl.adder_tree import pipeline_cuts
-from hdl.barrel_shift import barrel_shift_left
+from shiftpsn.hdl.adder_tree import pipeline_cuts
+from shiftpsn.hdl.barrel_shift import barrel_shift_left
 
 
 @pytest.mark.parametrize("width,max_shift", [(2, 0), (3, 1), (3, 3), (4, 4), (4, 5), (2, 7)])

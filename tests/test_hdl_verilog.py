@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from golden.integer import run as golden_run
-from hdl.generate import write_core
-from hdl.pysim import pack_input, unpack_output
-from shiftpsn import ports
-from shiftpsn.spec import CoreSpec, uniform_spec
-from shiftpsn.stimulus import random_stimulus
-from shiftpsn.testing import random_spec
+from shiftpsn.golden.integer import run as golden_run
+from shiftpsn.hdl.generate import write_verilog
+from shiftpsn.hdl.pysim import pack_input, unpack_output
+from shiftpsn.base import ports
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.base.stimulus import random_stimulus
+from shiftpsn.base.testing import random_spec
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -49,7 +49,7 @@ def wide_cores(tmp_path_factory):
     for name, opts in {"runtime": dict(weights="runtime", pipeline=2),
                        "constant_mac": dict(weights="constant", arith="mac")}.items():
         spec = uniform_spec(channels=64, order=16, dilation=3, **opts)
-        cores[name] = (out / f"{name}.v", write_core(spec, out / f"{name}.v", top=f"psn_{name}"))
+        cores[name] = (out / f"{name}.v", write_verilog(spec, out / f"{name}.v", top=f"psn_{name}"))
     return cores
 
 
@@ -154,7 +154,7 @@ endmodule
 def _icarus_run(spec: CoreSpec, gen: CoreSpec, x: np.ndarray, work: Path, valid_pct=70, ready_pct=60):
     """Run the Verilog generated from ``gen`` in Icarus on ``x``, loading ``spec``'s weights for a
     runtime core; return the decoded output beats."""
-    info = write_core(gen, work / "core.v", top="dut_core")
+    info = write_verilog(gen, work / "core.v", top="dut_core")
     B, T, C = x.shape
     (work / "beats.hex").write_text("".join(f"{pack_input(spec, x[b, t], t == 0):x}\n"
                                             for b in range(B) for t in range(T)))

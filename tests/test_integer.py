@@ -1,16 +1,16 @@
 """The integer golden model against a direct per-element loop written from INTERFACE.md section 2.
 
 The reference below reads the raw spec dict and uses Python integers; it shares no code with
-golden.integer (no CoreSpec helpers, no numpy arithmetic).
+shiftpsn.golden.integer (no CoreSpec helpers, no numpy arithmetic).
 """
 
 import numpy as np
 import pytest
 
-from golden.integer import run
-from shiftpsn.spec import CoreSpec
-from shiftpsn.stimulus import random_stimulus
-from shiftpsn.testing import random_spec
+from shiftpsn.golden.integer import run
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.stimulus import random_stimulus
+from shiftpsn.base.testing import random_spec
 
 
 def reference(spec: dict, x: list) -> tuple[list, list]:

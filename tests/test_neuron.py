@@ -4,8 +4,8 @@ Eq. 14-15) and edge cases. BN-threshold semantics are in test_neuron_bn.py."""
 import pytest
 import torch
 
-from golden.accel import LAYOUTS, available_methods
-from golden.neuron import MulFreePSN
+from shiftpsn.golden.accel import LAYOUTS, available_methods
+from shiftpsn.golden.model.neuron import MulFreePSN
 
 
 def assert_equal(got: torch.Tensor, expected: torch.Tensor, what: str) -> None:
@@ -22,7 +22,7 @@ def random_case(seed: int, float_inputs: bool):
 
     ``float_inputs=False``: inputs on the grid 2^-2 with Q(W_f) powers of two, so every sum is exact
     and any evaluation order gives the same bits. ``True``: Gaussian inputs, C >= 2 (PyTorch's CPU
-    conv1d reduces a single row, N* = C = 1, position-dependently for k >= 8; see golden.neuron).
+    conv1d reduces a single row, N* = C = 1, position-dependently for k >= 8; see shiftpsn.golden.model.neuron).
     """
     g = torch.Generator().manual_seed(seed)
 

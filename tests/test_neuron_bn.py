@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import golden.neuron as neuron_mod
-from golden.accel import temporal_conv
-from golden.neuron import MulFreePSN
-from golden.quant import pow2_round
+import shiftpsn.golden.model.neuron as neuron_mod
+from shiftpsn.golden.accel import temporal_conv
+from shiftpsn.golden.model.neuron import MulFreePSN
+from shiftpsn.golden.model.quant import pow2_round
 
 C, K, D = 5, 3, 2
 

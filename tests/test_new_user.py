@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_usage_error
-from shiftpsn.spec import uniform_spec
+from shiftpsn.base.spec import uniform_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

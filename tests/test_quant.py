@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from golden.quant import pow2_decompose, pow2_round, quantize_pow2
+from shiftpsn.golden.model.quant import pow2_decompose, pow2_round, quantize_pow2
 
 
 def exact_round_log2(a: float) -> int:
@@ -157,7 +157,7 @@ def test_dtype_kept_and_float64_range():
 
 
 # ---------------------------------------------------------------- the bit-level fast path
-from golden.quant import bits_fast_path, pow2_round_bits, pow2_round_frexp  # noqa: E402
+from shiftpsn.golden.model.quant import bits_fast_path, pow2_round_bits, pow2_round_frexp  # noqa: E402
 
 INT_OF = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32,
           torch.float64: torch.int64}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from shiftpsn.spec import CoreSpec, uniform_spec
+from shiftpsn.base.spec import CoreSpec, uniform_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

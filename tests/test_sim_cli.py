@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import assert_usage_error
 
-from shiftpsn.errors import ToolMissing
-from shiftpsn.spec import uniform_spec
-from shiftpsn.stimulus import random_stimulus
-from sim import runner
-from sim.faults import fault_spec, write_faulty_core
+from shiftpsn.base.errors import ToolMissing
+from shiftpsn.base.spec import uniform_spec
+from shiftpsn.base.stimulus import random_stimulus
+from shiftpsn.sim import runner
+from shiftpsn.sim.faults import fault_spec, write_faulty_core
 
 
 def _stimulus(spec, path, shape, seed=0):

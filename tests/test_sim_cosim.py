@@ -1,13 +1,13 @@
-"""sim.cosim on Icarus: handshake extremes, the configuration port, a reset in the middle of a
-stream, cores without accumulator outputs. Expected values come from golden.integer (scoreboard)."""
+"""shiftpsn.sim.cosim on Icarus: handshake extremes, the configuration port, a reset in the middle of a
+stream, cores without accumulator outputs. Expected values come from shiftpsn.golden.integer (scoreboard)."""
 
 import numpy as np
 import pytest
 
-from shiftpsn.spec import uniform_spec
-from sim.cosim import generated_core, regress, scrambled_weights, simulate
-from sim.faults import fault_spec
-from sim.traffic import Phase, regress_stimulus, sequence_lengths
+from shiftpsn.base.spec import uniform_spec
+from shiftpsn.sim.cosim import generated_core, regress, scrambled_weights, cosimulate
+from shiftpsn.sim.faults import fault_spec
+from shiftpsn.sim.traffic import Phase, regress_stimulus, sequence_lengths
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def _plan(spec, steps, seed):
 @pytest.mark.parametrize("gap_p,stall_p", [(0.0, 0.0), (0.9, 0.0), (0.0, 0.9), (0.9, 0.9), (0.5, 0.2)])
 def test_valid_gaps_and_ready_stalls(core, gap_p, stall_p):
     x, lengths = _plan(core.spec, 300, seed=11)
-    out = simulate(core, x, lengths, [Phase(0, len(lengths), gap_p, stall_p)], seed=3)
+    out = cosimulate(core, x, lengths, [Phase(0, len(lengths), gap_p, stall_p)], seed=3)
     assert out.mismatch is None, out.mismatch
     v = out.verdict
     assert v["beats_in"] == v["beats_out"] == 300
@@ -37,9 +37,9 @@ def test_valid_gaps_and_ready_stalls(core, gap_p, stall_p):
 def test_weights_are_loaded_through_the_config_port(core):
     x, lengths = _plan(core.spec, 200, seed=12)
     phases = [Phase(0, len(lengths))]
-    assert simulate(core, x, lengths, phases).mismatch is None
+    assert cosimulate(core, x, lengths, phases).mismatch is None
     # negative control: without the configuration writes the power-up (scrambled) weights act
-    stale = simulate(core, x, lengths, phases, load_weights=False, waves_on_failure=False)
+    stale = cosimulate(core, x, lengths, phases, load_weights=False, waves_on_failure=False)
     assert stale.mismatch is not None
 
 
@@ -49,7 +49,7 @@ def test_reset_in_the_middle_of_a_stream(core):
     cut = sum(lengths[: n // 2 + 1]) - lengths[n // 2] // 2 - 1  # inside sequence n // 2
     phases = [Phase(0, n // 2 + 1, 0.3, 0.7, cut=cut, reset=True, first_after_reset=False),
               Phase(n // 2 + 1, n, 0.3, 0.3)]
-    out = simulate(core, x, lengths, phases, seed=5)
+    out = cosimulate(core, x, lengths, phases, seed=5)
     assert out.mismatch is None, out.mismatch
     after = sum(lengths[n // 2 + 1:])
     assert (out.epochs == 1).sum() == after  # every beat after the reset, exactly

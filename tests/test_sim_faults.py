@@ -1,11 +1,11 @@
-"""Fault injection: every hand-made faulty variant of a generated core (sim.faults) must fail
+"""Fault injection: every hand-made faulty variant of a generated core (shiftpsn.sim.faults) must fail
 ``shiftpsn regress --verilog faulty.v`` with default settings (exit 1), and the healthy core,
 generated the same way, must pass (exit 0)."""
 
 import pytest
 
 from shiftpsn.cli import main as shiftpsn
-from sim.faults import FAULTS, write_faulty_core
+from shiftpsn.sim.faults import FAULTS, write_faulty_core
 
 
 def _regress(path, capsys):

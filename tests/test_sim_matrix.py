@@ -1,4 +1,4 @@
-"""Co-simulation of the pairwise core matrix (sim.matrix) against the golden model, fixed seeds.
+"""Co-simulation of the pairwise core matrix (shiftpsn.sim.matrix) against the golden model, fixed seeds.
 
 ``make test`` runs a representative subset on both simulators; the whole matrix (16 cores x 2
 simulators) is marked slow and runs in ``make regress``.
@@ -6,8 +6,8 @@ simulators) is marked slow and runs in ``make regress``.
 
 import pytest
 
-from sim.cosim import generated_core, regress, scrambled_weights
-from sim.matrix import MATRIX, row_name, row_spec
+from shiftpsn.sim.cosim import generated_core, regress, scrambled_weights
+from shiftpsn.sim.matrix import MATRIX, row_name, row_spec
 
 STEPS = 1500
 #: rows that cover, between them, every level of every factor except C = 64 and k = 1
@@ -19,7 +19,7 @@ def _check(index: int, sim: str) -> None:
     power_up = scrambled_weights(spec) if spec.weights == "runtime" else None
     outcome = regress(generated_core(spec, power_up=power_up), sim=sim, steps=STEPS, seed=index)
     v = outcome.verdict
-    assert outcome.mismatch is None, f"{row_name(MATRIX[index])} on {sim}: {outcome.mismatch['message']}" \
+    assert outcome.mismatch is None, f"{row_name(MATRIX[index])} on {sim}: {outcome.mismatch}" \
                                      f" (waveform: {outcome.waves})"
     assert v["stalled"] is None
     # every beat came out except the few in flight when the mid-stream reset hit

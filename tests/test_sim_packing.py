@@ -1,11 +1,11 @@
-"""sim.packing: whole-beat payloads against bit-by-bit Python-integer arithmetic (ports.py layouts)."""
+"""shiftpsn.sim.packing: whole-beat payloads against bit-by-bit Python-integer arithmetic (ports.py layouts)."""
 
 import numpy as np
 import pytest
 
-from shiftpsn.ports import input_fields, output_fields, payload_width
-from shiftpsn.spec import uniform_spec
-from sim.packing import pack_inputs, unpack_outputs
+from shiftpsn.base.ports import input_fields, output_fields, payload_width
+from shiftpsn.base.spec import uniform_spec
+from shiftpsn.sim.packing import pack_inputs, unpack_outputs
 
 
 def _input_int(x_row, first, W):

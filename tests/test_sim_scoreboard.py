@@ -1,12 +1,12 @@
-"""sim.scoreboard: the expected stream (against a direct loop over the INTERFACE.md formula) and the
+"""shiftpsn.sim.scoreboard: the expected stream (against a direct loop over the INTERFACE.md formula) and the
 first-mismatch report for every kind of difference."""
 
 import numpy as np
 import pytest
 
-from shiftpsn.spec import CoreSpec
-from sim.scoreboard import Expected, compare, driven_first_flags
-from sim.traffic import Phase, Plan
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.sim.scoreboard import Expected, compare, driven_first_flags
+from shiftpsn.sim.traffic import Phase, Plan
 
 SPEC = CoreSpec(channels=2, order=3, dilation=2, input_width=4, exp_min=-1, exp_max=2,
                 shift=[[2, None, -1], [0, 1, 2]], sign=[[1, 1, -1], [-1, 1, 1]], threshold=[3, -5])

@@ -1,15 +1,15 @@
-"""sim.traffic (sequence lengths, stimulus, phases, threshold aiming, plan files) and sim.matrix (the
+"""shiftpsn.sim.traffic (sequence lengths, stimulus, phases, threshold aiming, plan files) and shiftpsn.sim.matrix (the
 pairwise covering design)."""
 
 import itertools
 
 import numpy as np
 
-from golden.integer import run as golden_run
-from shiftpsn.spec import uniform_spec
-from sim.faults import fault_spec
-from sim.matrix import FACTORS, MATRIX, pairwise, row_spec
-from sim.traffic import Phase, Plan, aim_at_thresholds, default_phases, regress_stimulus, sequence_lengths
+from shiftpsn.golden.integer import run as golden_run
+from shiftpsn.base.spec import uniform_spec
+from shiftpsn.sim.faults import fault_spec
+from shiftpsn.sim.matrix import FACTORS, MATRIX, pairwise, row_spec
+from shiftpsn.sim.traffic import Phase, Plan, aim_at_thresholds, default_phases, regress_stimulus, sequence_lengths
 
 
 def test_sequence_lengths_sum_and_variety():

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from shiftpsn.errors import SpecError
-from shiftpsn.spec import CoreSpec, uniform_spec
-from shiftpsn.testing import random_spec
+from shiftpsn.base.errors import SpecError
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.base.testing import random_spec
 
 GOOD = dict(channels=2, order=3, dilation=2, input_width=8, exp_min=-2, exp_max=3,
             shift=[[-2, None, 3], [0, 1, 2]], sign=[[1, -1, 1], [-1, -1, 1]], threshold=[5, -7])

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from golden.surrogate import SURROGATES, ATan, InverseQuadratic, heaviside
+from shiftpsn.golden.model.surrogate import SURROGATES, ATan, InverseQuadratic, heaviside
 
 POINTS = torch.cat([torch.linspace(-6, 6, 1201, dtype=torch.float64),
                     torch.tensor([0.0, -0.0, 1e-300, -1e-300, 1e8, -1e8], dtype=torch.float64)])

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from shiftpsn.errors import UsageError
-from shiftpsn.spec import CoreSpec
-from synth import config_state, netlist, sta
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.synth import config_state, netlist, sta
 
 ROOT = Path(__file__).resolve().parents[1]
 OSU018 = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
@@ -32,14 +32,14 @@ def _verilog_inits(path: Path) -> dict[int, tuple[int, int]]:
 
 @pytest.mark.parametrize("arith", ["shift", "mac"])
 def test_register_values_match_generated_verilog_power_up(tmp_path, arith):
-    from hdl.generate import write_core
+    from shiftpsn.hdl.generate import write_verilog
 
     spec = CoreSpec.load(ROOT / "examples" / "default.json").replace(arith=arith)
-    info = write_core(spec, tmp_path / "core.v", None)
+    info = write_verilog(spec, tmp_path / "core.v", None)
     inits = _verilog_inits(tmp_path / "core.v")
     assert sorted(inits) == list(range(spec.channels))
     for c in range(spec.channels):
-        assert config_state.register_value(spec, c) == inits[c], f"channel {c}"
+        assert spec.weight_register(c) == inits[c], f"channel {c}"
     # every register bit maps to one net and one value; their count is CORE.json's config registers
     nets = [f"\\weights.weights{c} [{b}]" for c in range(spec.channels) for b in range(inits[c][1])]
     values = [config_state.net_value(spec, n) for n in nets]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import SHIFTPSN, assert_usage_error, run_cli
-from shiftpsn.spec import CoreSpec, uniform_spec
+from shiftpsn.base.spec import CoreSpec, uniform_spec
 
 TINY = dict(channels=2, order=2, dilation=1, input_width=4, exp_min=0, exp_max=1, weights="runtime")
 INTERFACE_KEYS = ("target", "spec", "cells", "luts", "ffs", "area_um2", "fmax_mhz",

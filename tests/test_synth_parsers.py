@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shiftpsn.errors import UsageError
-from shiftpsn.spec import CoreSpec, uniform_spec
-from synth import activity, energy, liberty, netlist, nextpnr, report, sta, sweep, yosys
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.synth import activity, energy, liberty, netlist, nextpnr, report, sta, sweep, yosys
 
 DATA = Path(__file__).parent / "data" / "synth"
 OSU018 = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from golden.integer import run as integer_run
-from golden.train.checkpoints import load_checkpoint
-from golden.train.layer_io import export_layer, input_exponent, quantize_current
-from golden.train.loop import TrainConfig, train
-from golden.train.models import ModelConfig
-from golden.train.tasks import TASKS, load_task
+from shiftpsn.golden.integer import run as integer_run
+from shiftpsn.golden.train.checkpoints import load_checkpoint
+from shiftpsn.golden.export import export_layer, input_exponent, quantize_current
+from shiftpsn.golden.train.loop import TrainConfig, train
+from shiftpsn.golden.train.models import ModelConfig
+from shiftpsn.golden.train.tasks import TASKS, load_task
 from shiftpsn.cli import main as cli
-from shiftpsn.errors import UsageError
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.spec import CoreSpec
 
 # one worker runs this file, so the trained fixture below is built once
 pytestmark = pytest.mark.xdist_group("golden_train")

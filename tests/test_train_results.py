@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from golden.train.experiments import plan
-from golden.train.report import claims
-from golden.train.results import main, summarize
+from shiftpsn.golden.train.experiments import plan
+from shiftpsn.golden.train.report import claims
+from shiftpsn.golden.train.results import main, summarize
 
 
 def _record(task, neuron, k, dil, seed, acc):
@@ -58,3 +58,38 @@ def test_results_script_tiny(tmp_path, capsys):
     assert (tmp_path / "seq_order.png").stat().st_size > 1000
     assert main(args) == 0  # a rerun trains nothing
     assert "2 already done, 0 to train" in capsys.readouterr().out
+
+
+def test_window_lif_claims_and_tables(tmp_path):
+    from shiftpsn.golden.train.report import window_lif_claims, write_report
+
+    def rec(task, neuron, seed, acc, rate):
+        r = _record(task, neuron, 8, "fixed", seed, acc)
+        r["firing_rate"] = rate
+        return r
+
+    recs = []
+    for s in range(3):
+        recs += [rec("digits-t1", "window-lif", s, 0.90 + 0.01 * s, 0.30),   # mean 91, std 1
+                 rec("digits-t1", "lif-soft", s, 0.80, 0.20),
+                 rec("digits-t1", "window-lif-normal", s, 0.905, 0.25),
+                 rec("digits-t1", "window-lif-sum", s, 0.95, 0.40),
+                 rec("seq-digits", "window-lif", s, 0.95, 0.30),
+                 rec("seq-digits", "lif-soft", s, 0.96, 0.35)]
+    w = window_lif_claims(summarize(recs))
+    t1 = next(c for c in w["vs_lif"] if c["steps"] == 1)
+    assert t1["delta"] == pytest.approx(11.0) and t1["holds"] and t1["clear"] and t1["rate_raised"]
+    t8 = next(c for c in w["vs_lif"] if c["steps"] == 8)
+    assert t8["delta"] == pytest.approx(-1.0) and not t8["holds"] and not t8["rate_raised"]
+    few = w["few_steps"][0]
+    assert few["steps"] == 1 and few["delta"] == pytest.approx(-4.0) and not few["holds"]
+    normal, lin = w["ablations"]
+    assert normal["neuron"] == "window-lif-normal" and normal["delta"] == pytest.approx(0.5)
+    assert normal["holds"] and not normal["clear"]  # 0.5 points < spread 1.0
+    assert lin["delta"] == pytest.approx(-4.0) and not lin["holds"]
+    write_report(tmp_path, summarize(recs), timing={"wall_seconds": 60, "runs": 18, "jobs": 2},
+                 epochs={"digits-t1": 1}, total=18)
+    text = (tmp_path / "README.md").read_text()
+    assert "| 1 | digits-t1 | 91.00 ± 1.00 | 80.00 ± 0.00 | +11.00 | yes, beyond the seeds' spread |" in text
+    assert "| window-lif | - | - | 91.00 ± 1.00 |" in text and "0.300 ± 0.000" in text
+    assert json.loads((tmp_path / "results.json").read_text())["claims"]["window_lif"]["vs_lif"]

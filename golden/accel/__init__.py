@@ -1,4 +1,4 @@
-"""Implementations of the channel-wise dilated causal temporal convolution (papers/000 Eq. 10 / 17, 22).
+"""Implementations of the channel-wise dilated causal temporal convolution (MF-PSN Eq. 10 / 17, 22).
 
 All share one signature::
 
@@ -12,7 +12,7 @@ All share one signature::
 Every method gives the same H and the same gradients for ``x``, ``weight`` and ``bias`` (Eq. 23-25):
 
 ========== ====================== ==============================================================
-method     layouts                what it is (papers/000 section 4.3, Appendix A)
+method     layouts                what it is (MF-PSN section 4.3, Appendix A)
 ========== ====================== ==============================================================
 vanilla    time-first, time-last  1: reshape to (N*, C, T) + depthwise conv1d + reshape back
 vmap_conv1d time-last             2: torch.vmap of conv1d over the "..." dimensions
@@ -24,7 +24,7 @@ shift_add  time-first, time-last  6: Eq. 17 as k in-place shift-adds, explicit b
 
 ``METHODS`` maps a method name to its function (``triton`` only when ``import triton`` works);
 ``METHOD_LAYOUTS`` says which layouts each supports; :func:`available_methods` lists the ones that can
-run for a layout on a device, the candidates of :mod:`golden.accel.autoselect` (Algorithm 1).
+run for a layout on a device, the candidates of :mod:`shiftpsn.golden.accel.autoselect` (Algorithm 1).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Triton kernels of method 5 (papers/000 Appendix A.3, Algorithms 2 and 3). Imported only when
-``import triton`` works; see :mod:`golden.accel.triton_conv` for the wrappers.
+"""Triton kernels of method 5 (MF-PSN Appendix A.3, Algorithms 2 and 3). Imported only when
+``import triton`` works; see :mod:`shiftpsn.golden.accel.triton_conv` for the wrappers.
 
 One kernel body serves both layouts. A sequence tensor is seen as ``Q = N*C*R`` independent rows
 (one per (n, c, ...)) of T time steps; row ``q`` belongs to channel ``(q // R) % C`` and its element t

@@ -1,15 +1,15 @@
-"""Autoselect (papers/000 Algorithm 1): time every acceleration method of every layer in both data
+"""Autoselect (MF-PSN Algorithm 1): time every acceleration method of every layer in both data
 layouts and keep the fastest.
 
 For each layout Omega: the input is moved to Omega and passed through the layers in order; for every
-selectable layer (see :mod:`golden.accel.module` for the protocol) each candidate method runs forward,
+selectable layer (see :mod:`shiftpsn.golden.accel.module` for the protocol) each candidate method runs forward,
 then backward on a random output gradient, ``2m + 1`` times; ``t_{l,i}`` is the mean of the last ``m``
 forward + backward times (the first ``m + 1`` warm caches and allocators up). The layer keeps its
 fastest method, ``t_Omega`` adds that minimum, and the next layer's input is this layer's output. A
 layer with nothing to choose is timed the same way (its cost differs between layouts too). The result
 is the layout with the smallest ``t_Omega`` and each layer's method in it.
 
-Only methods that can run on the device and fit the shape (:func:`golden.accel.method_fits`) compete:
+Only methods that can run on the device and fit the shape (:func:`shiftpsn.golden.accel.method_fits`) compete:
 Triton on CUDA, and on CPU only when asked
 (``triton_on_cpu=True``, which needs ``TRITON_INTERPRET=1`` set before Triton is imported: the
 interpreter is far too slow to win but lets the path be exercised).
@@ -300,7 +300,7 @@ def _restore(layers, saved) -> None:
 def select_for_shape(shape, order: int, dilation: int, *, layouts=LAYOUTS, device="cpu",
                      dtype=torch.float32, repeats: int = 5, triton_on_cpu: bool = False,
                      cache_file=None, seed: int = 0, progress=None) -> Choice:
-    """Algorithm 1 for one neuron layer's temporal convolution (:class:`~golden.accel.module.TemporalConv`)
+    """Algorithm 1 for one neuron layer's temporal convolution (:class:`~shiftpsn.golden.accel.module.TemporalConv`)
     on a random time-first input of ``shape`` = (T, N, C, ...)."""
     from .module import TemporalConv
 

@@ -1,4 +1,4 @@
-"""Method 3, time-last + conv2d (papers/000 Appendix A.1 (2)).
+"""Method 3, time-last + conv2d (MF-PSN Appendix A.1 (2)).
 
 The time-last input ``(N, C, ..., T)`` is viewed as ``(N, C, R, T)`` (no copy) and convolved by a
 depthwise ``conv2d`` whose kernel is ``(1, k)``: weight and stride 1 in the R ("...") dimension,

@@ -1,4 +1,4 @@
-"""Shapes of the two SNN data layouts (papers/000 section 4.3).
+"""Shapes of the two SNN data layouts (MF-PSN section 4.3).
 
 * time-first: ``(T, N, C, ...)``, SpikingJelly's layout; stateless layers fuse T and N for free;
 * time-last: ``(N, C, ..., T)``; every time series of one (n, c, ...) is contiguous in memory.
@@ -52,7 +52,7 @@ def to_layout(x: torch.Tensor, src: str, dst: str) -> torch.Tensor:
 
 
 def check_conv_args(x: torch.Tensor, weight: torch.Tensor, dilation, layout: str, bias) -> None:
-    """Validate the arguments of :func:`golden.accel.temporal_conv` (ValueError naming the problem)."""
+    """Validate the arguments of :func:`shiftpsn.golden.accel.temporal_conv` (ValueError naming the problem)."""
     _, _, C, _ = geometry(x.shape, layout)
     if weight.dim() != 2 or weight.shape[0] != C:
         raise ValueError(f"weight must have shape (C={C}, k), got {tuple(weight.shape)}")

@@ -1,10 +1,10 @@
 """``TemporalConv``: the temporal convolution of one neuron layer (Eq. 17/22) as an ``nn.Module`` whose
 layout and method can be switched, the unit that ``shiftpsn autoselect`` times.
 
-Selectable-layer protocol (what :mod:`golden.accel.autoselect` looks for in a model): a module with
+Selectable-layer protocol (what :mod:`shiftpsn.golden.accel.autoselect` looks for in a model): a module with
 attributes ``layout`` and ``method`` (strings it reads at every forward), and optionally
 ``candidate_methods(layout, device) -> list[str]``; without it the candidates are
-:func:`golden.accel.available_methods`. Neuron modules that call :func:`golden.accel.temporal_conv`
+:func:`shiftpsn.golden.accel.available_methods`. Neuron modules that call :func:`shiftpsn.golden.accel.temporal_conv`
 follow it by exposing the two attributes.
 """
 
@@ -25,7 +25,7 @@ class TemporalConv(nn.Module):
         C, k and d.
     layout : {"time-first", "time-last"}
     method : str
-        A key of :data:`golden.accel.METHODS`.
+        A key of :data:`shiftpsn.golden.accel.METHODS`.
     bias : bool
         Learn a per-channel bias (Eq. 22's b).
     """

@@ -1,4 +1,4 @@
-"""Method 5, Triton kernels for both layouts (papers/000 Appendix A.3, Eq. 22-25, Algorithms 2 and 3).
+"""Method 5, Triton kernels for both layouts (MF-PSN Appendix A.3, Eq. 22-25, Algorithms 2 and 3).
 
 :class:`TritonTemporalConv` is the autograd Function: forward runs the forward kernel (Algorithm 2),
 backward runs the *same* forward kernel on dH with the flipped weights for dX (Eq. 23) and the weight
@@ -27,19 +27,19 @@ import torch
 from .layout import geometry, rest_size
 
 triton = None  # the module, once _load() succeeded
-_k = None  # golden.accel._triton_kernels
+_k = None  # shiftpsn.golden.accel._triton_kernels
 IMPORT_ERROR = None if importlib.util.find_spec("triton") else "ModuleNotFoundError: no module named 'triton'"
 _loaded = False
 
 
 def _load() -> bool:
-    """Import Triton and the kernels on first use (so that importing golden.accel never imports Triton,
+    """Import Triton and the kernels on first use (so that importing shiftpsn.golden.accel never imports Triton,
     and ``TRITON_INTERPRET`` can still be set before then). False, with :data:`IMPORT_ERROR`, if it fails."""
     global triton, _k, IMPORT_ERROR, _loaded
     if not _loaded:
         _loaded = True
         if IMPORT_ERROR is None:
-            try:  # a broken or driverless Triton must not break golden.accel
+            try:  # a broken or driverless Triton must not break shiftpsn.golden.accel
                 import triton as _triton
 
                 from . import _triton_kernels

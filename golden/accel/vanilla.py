@@ -1,4 +1,4 @@
-"""Method 1, vanilla: reshape to (N*, C, T), left-pad (k-1)d zeros, depthwise ``conv1d`` (papers/000
+"""Method 1, vanilla: reshape to (N*, C, T), left-pad (k-1)d zeros, depthwise ``conv1d`` (MF-PSN
 section 4.3, Eq. 22), reshape back. Autograd gives the backward pass (Eq. 23-25)."""
 
 import torch

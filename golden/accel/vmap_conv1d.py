@@ -1,4 +1,4 @@
-"""Method 2, time-last + vmap + conv1d (papers/000 Appendix A.1 (1)).
+"""Method 2, time-last + vmap + conv1d (MF-PSN Appendix A.1 (1)).
 
 The time-last input ``(N, C, ..., T)`` is viewed as ``(N, C, R, T)`` (adjacent dimensions: no copy), and
 ``torch.vmap`` maps the depthwise dilated ``conv1d`` of Eq. 22 over the R axis. Autograd gives Eq. 23-25.

@@ -1,4 +1,4 @@
-"""Method 4, time-first/last + vmap + matrix multiply (papers/000 Appendix A.2, Eq. 19-21).
+"""Method 4, time-first/last + vmap + matrix multiply (MF-PSN Appendix A.2, Eq. 19-21).
 
 Each channel's convolution is a product with a banded lower-triangular T x T matrix ``A[c]``:
 

@@ -7,8 +7,8 @@ import torch
 
 def default_surrogate():
     """The surrogate every neuron of the comparison uses unless told otherwise: arctan with
-    alpha = 2 (papers/000 Appendix E), from :mod:`golden.surrogate`."""
-    from golden.surrogate import ATan
+    alpha = 2 (MF-PSN Appendix E), from :mod:`shiftpsn.golden.model.surrogate`."""
+    from shiftpsn.golden.model.surrogate import ATan
 
     return ATan()
 

@@ -1,12 +1,12 @@
 """The Leaky Integrate-and-Fire neuron, stepped serially: the traditional baseline the parallel neurons
-are compared against (papers/004 Eq. 1-3, papers/002 Eq. 1-3)::
+are compared against (PSU Eq. 1-3, PSN Eq. 1-3)::
 
     H[t] = V[t-1] + (X[t] - V[t-1]) / tau                  charge, V_rest = 0      (Eq. 1)
     S[t] = Theta(H[t] - Vth)                               fire                    (Eq. 2)
     V[t] = H[t] (1 - S[t]) + V_reset S[t]                  hard reset              (Eq. 3)
     V[t] = H[t] - Vth S[t]                                 soft reset              (Eq. 3)
 
-with V[-1] = V_reset = 0. Following papers/002 section 4.2 the reset uses the detached spike
+with V[-1] = V_reset = 0. Following PSN section 4.2 the reset uses the detached spike
 (``detach_reset``), so gradients flow through the charge only.
 """
 
@@ -27,10 +27,10 @@ class LIF(nn.Module):
     ----------
     reset : {"soft", "hard"}
     tau : float
-        Membrane time constant (2 as in papers/002 and papers/004).
+        Membrane time constant (2 as in PSN and PSU).
     v_threshold, v_reset : float
     detach_reset : bool
-        Use ``S.detach()`` in the reset (papers/002 section 4.2).
+        Use ``S.detach()`` in the reset (PSN section 4.2).
     surrogate : callable, optional
     """
 

@@ -1,9 +1,9 @@
-"""The PSN family of papers/002 (Fang et al., "Parallel Spiking Neurons ..."): PSN, masked PSN with
+"""The PSN family of PSN (Fang et al., "Parallel Spiking Neurons ..."): PSN, masked PSN with
 progressive masking, sliding PSN. Time-first input (T, N, ...) of float currents, spikes out.
 
 All three compute a hidden state H that is a linear function of the input sequence and fire where
 ``H - Vth >= 0``; the Heaviside step uses a surrogate gradient in the backward pass. Following
-SpikingJelly and supplementary 6.2 of papers/002, the threshold is a learnable bias ``b = -Vth``
+SpikingJelly and supplementary 6.2 of PSN, the threshold is a learnable bias ``b = -Vth``
 initialized to -1 (Vth = 1).
 """
 
@@ -18,7 +18,7 @@ from ._common import check_time_first, default_surrogate
 
 
 class PSN(nn.Module):
-    """Parallel Spiking Neuron (papers/002 Eq. 9-10)::
+    """Parallel Spiking Neuron (PSN Eq. 9-10)::
 
         H = W X,  W in R^{T x T}          (Eq. 9)
         S = Theta(H - B),  B in R^T        (Eq. 10)
@@ -30,7 +30,7 @@ class PSN(nn.Module):
     steps : int
         T, the sequence length the (T, T) weight is built for.
     surrogate : callable, optional
-        Heaviside with surrogate gradient; defaults to :func:`golden.baselines.default_surrogate`.
+        Heaviside with surrogate gradient; defaults to :func:`shiftpsn.golden.baselines.default_surrogate`.
     """
 
     def __init__(self, steps: int, surrogate=None):
@@ -55,7 +55,7 @@ class PSN(nn.Module):
 
 
 def band_mask(steps: int, order: int) -> torch.Tensor:
-    """M_k of papers/002 Eq. 12: M[i][j] = 1 for j <= i <= j + k - 1, else 0."""
+    """M_k of PSN Eq. 12: M[i][j] = 1 for j <= i <= j + k - 1, else 0."""
     i = torch.arange(steps).unsqueeze(1)
     j = torch.arange(steps).unsqueeze(0)
     return ((j <= i) & (i <= j + order - 1)).float()
@@ -63,14 +63,14 @@ def band_mask(steps: int, order: int) -> torch.Tensor:
 
 def masking_progress(epoch: int, epochs: int) -> float:
     """lambda of progressive masking at the start of ``epoch`` (0-based) of ``epochs``:
-    min(1, 8 * epoch / (epochs - 1)), the schedule papers/002 section 4.2 uses; 1 for one epoch."""
+    min(1, 8 * epoch / (epochs - 1)), the schedule PSN section 4.2 uses; 1 for one epoch."""
     if epochs <= 1:
         return 1.0
     return min(1.0, 8.0 * epoch / (epochs - 1))
 
 
 class MaskedPSN(PSN):
-    """k-order masked PSN with progressive masking (papers/002 Eq. 11-13)::
+    """k-order masked PSN with progressive masking (PSN Eq. 11-13)::
 
         H = (W . M_k(lambda)) X                           (Eq. 11)
         M_k(lambda) = lambda * M_k + (1 - lambda) * 1     (Eq. 13)
@@ -108,7 +108,7 @@ class MaskedPSN(PSN):
 
 
 def sliding_matrix(weight: torch.Tensor, steps: int) -> torch.Tensor:
-    """The (T, T) Toeplitz matrix A of papers/002 Eq. 16 with H = A X:
+    """The (T, T) Toeplitz matrix A of PSN Eq. 16 with H = A X:
     A[i][j] = W[k-1-i+j] for i+1-k <= j <= i, else 0."""
     k = weight.shape[0]
     lag = torch.arange(steps).unsqueeze(1) - torch.arange(steps).unsqueeze(0)  # i - j
@@ -118,7 +118,7 @@ def sliding_matrix(weight: torch.Tensor, steps: int) -> torch.Tensor:
 
 
 class SlidingPSN(nn.Module):
-    """k-order sliding PSN (papers/002 Eq. 14-16)::
+    """k-order sliding PSN (PSN Eq. 14-16)::
 
         H[t] = sum_{i=0}^{k-1} W_i X[t-k+1+i],  X[j<0] = 0     (Eq. 14)
         S[t] = Theta(H[t] - Vth)                              (Eq. 15)

@@ -1,4 +1,4 @@
-"""Parallel Spiking Unit and its learnable variants (papers/004, Li et al.): PSU, IPSU, RPSU.
+"""Parallel Spiking Unit and its learnable variants (PSU, Li et al.): PSU, IPSU, RPSU.
 
 The LIF charge without reset is a matrix product V = A I (Eq. 4) with the lower-triangular leak
 matrix of Eq. 5, A[i][j] = (1/tau) (1 - 1/tau)^{i-j} for i >= j. The soft reset's loss of potential
@@ -24,21 +24,21 @@ VARIANTS = ("psu", "ipsu", "rpsu")
 
 
 def leak_matrix(steps: int, tau: float) -> torch.Tensor:
-    """A of papers/004 Eq. 5: (1/tau) (1 - 1/tau)^{i-j} for i >= j, else 0."""
+    """A of PSU Eq. 5: (1/tau) (1 - 1/tau)^{i-j} for i >= j, else 0."""
     lag = torch.arange(steps).unsqueeze(1) - torch.arange(steps).unsqueeze(0)
     decay = (1.0 - 1.0 / tau) ** lag.clamp(min=0).double()
     return torch.where(lag >= 0, decay / tau, 0.0).float()
 
 
 def reset_matrix(steps: int, tau: float, v_threshold: float) -> torch.Tensor:
-    """B of papers/004 Eq. 7: Vth (1 - 1/tau)^{i-j} for i > j, else 0."""
+    """B of PSU Eq. 7: Vth (1 - 1/tau)^{i-j} for i > j, else 0."""
     lag = torch.arange(steps).unsqueeze(1) - torch.arange(steps).unsqueeze(0)
     decay = (1.0 - 1.0 / tau) ** lag.clamp(min=0).double()
     return torch.where(lag > 0, v_threshold * decay, 0.0).float()
 
 
 class PSU(nn.Module):
-    """PSU / IPSU / RPSU (papers/004 Eq. 4-12).
+    """PSU / IPSU / RPSU (PSU Eq. 4-12).
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 FORMAT = "shiftpsn-train-1"
 
@@ -27,7 +27,7 @@ def load_checkpoint(path: str | Path):
 
     Raises UsageError (one line) for a missing or unreadable file or one that is no checkpoint of ours.
     """
-    from .loop import TrainConfig
+    from .config import TrainConfig
     from .models import SpikingMLP
 
     path = Path(path)

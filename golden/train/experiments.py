@@ -1,6 +1,6 @@
-"""The comparison `make results` runs: which networks, seeds and epochs (papers/000 Table 3/5/10,
+"""The comparison `make results` runs: which networks, seeds and epochs (MF-PSN Table 3/5/10,
 Figure 5 on the digits tasks). Every neuron gets the same network, optimizer, learning rate, batch
-size and epochs of its task (:class:`golden.train.loop.TrainConfig` defaults); nothing is tuned per
+size and epochs of its task (:class:`shiftpsn.golden.train.loop.TrainConfig` defaults); nothing is tuned per
 neuron.
 """
 
@@ -13,12 +13,18 @@ from .models import ModelConfig
 
 SEEDS = (0, 1, 2)
 #: Epochs per task (sized so that the whole comparison fits in an hour on 2 CPU cores).
-EPOCHS = {"seq-digits": 40, "pixel-digits": 30}
+EPOCHS = {"seq-digits": 40, "pixel-digits": 30, "digits-t1": 40, "digits-t2": 40}
 #: Orders of the accuracy-against-k curves (Figure 5).
 ORDERS = (1, 2, 4, 8)
 #: The order of the baselines that have one (masked / sliding PSN): 8 = T of seq-digits.
 BASELINE_ORDER = 8
-BASELINES = ("psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard", "psu", "ipsu", "rpsu")
+BASELINES = ("psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard", "psu", "ipsu", "rpsu", "window-lif")
+#: The few-time-step settings Window-LIF (Yao et al., arXiv:2401.10843) is built for: the digits in
+#: T = 1 and T = 2 steps (:mod:`shiftpsn.golden.train.tasks`; the same input for both digits tasks).
+FEW_STEP_TASKS = ("digits-t1", "digits-t2")
+#: Window-LIF, its ablations (normal windows only, Table 4; linear fusion, Figure 5a) and the plain
+#: LIF it builds on, at those T.
+FEW_STEP_NEURONS = ("window-lif", "window-lif-normal", "window-lif-sum", "lif-soft")
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ def _groups() -> list[tuple[str, str, int, str]]:
     # every baseline on both tasks
     for task in ("seq-digits", "pixel-digits"):
         for name in BASELINES:
+            g.append((task, name, BASELINE_ORDER, "fixed"))
+    # Window-LIF at few time steps
+    for task in FEW_STEP_TASKS:
+        for name in FEW_STEP_NEURONS:
             g.append((task, name, BASELINE_ORDER, "fixed"))
     return g
 

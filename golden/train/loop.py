@@ -3,7 +3,7 @@ epoch (tqdm) showing loss and accuracy, a test evaluation after every epoch, a c
 results JSON at the end.
 
 Runs are reproducible: the seed fixes the weights, the batch order and every random draw; the
-train/test split is fixed (:mod:`golden.train.tasks`). The test accuracy reported is that of the last
+train/test split is fixed (:mod:`shiftpsn.golden.train.tasks`). The test accuracy reported is that of the last
 epoch (no early stopping on the test set).
 """
 
@@ -12,62 +12,19 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.progress import on_terminal
 
 from .checkpoints import save_checkpoint
-from .models import ModelConfig, SpikingMLP
+from .config import TrainConfig
+from .models import SpikingMLP
 from .tasks import load_task
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """A training run: the model, the optimizer and the data it sees.
-
-    Attributes
-    ----------
-    model : ModelConfig
-    epochs, batch_size : int
-    lr, weight_decay : float
-        AdamW; the learning rate follows a cosine from ``lr`` to 0 over all steps.
-    seed : int
-    train_subset, test_subset : int or None
-        Use only the first this many samples (smoke tests).
-    """
-
-    model: ModelConfig
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 1e-2
-    weight_decay: float = 1e-2
-    seed: int = 0
-    train_subset: int | None = None
-    test_subset: int | None = None
-
-    def __post_init__(self):
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise UsageError(f"epochs must be an integer >= 1, got {self.epochs!r}")
-        if self.batch_size < 2:
-            raise UsageError(f"batch size must be >= 2 (batch norm), got {self.batch_size}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise UsageError(f"learning rate must be a positive number, got {self.lr!r}")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["model"] = self.model.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        kw = {k: v for k, v in d.items() if k in names and k != "model"}
-        return cls(model=ModelConfig.from_dict(d["model"]), **kw)
 
 
 @dataclass
@@ -78,7 +35,6 @@ class EpochRecord:
     test_acc: float
     lr: float
     seconds: float
-
 
 @dataclass
 class RunResult:
@@ -98,14 +54,12 @@ class RunResult:
         d["history"] = [asdict(h) for h in self.history]
         return d
 
-
 def _call_epoch_hooks(model: nn.Module, epoch: int, epochs: int) -> None:
     """Let neurons with a schedule (masked PSN's progressive masking) see the epoch."""
     for m in model.modules():
         hook = getattr(m, "on_epoch_start", None)
         if callable(hook):
             hook(epoch, epochs)
-
 
 @torch.no_grad()
 def evaluate(model: SpikingMLP, x: torch.Tensor, y: torch.Tensor, batch_size: int = 512
@@ -163,8 +117,9 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, *, progress
         batches = [order[s:s + config.batch_size] for s in range(0, len(order), config.batch_size)]
         batches = [b for b in batches if len(b) > 1]
         total_loss, correct, seen = 0.0, 0, 0
+        # a bar only on a terminal; a log gets the one line per epoch below
         bar = tqdm(batches, desc=f"{label} epoch {epoch + 1}/{config.epochs}", leave=False,
-                   disable=not progress, dynamic_ncols=True)
+                   disable=not (progress and on_terminal()), dynamic_ncols=True)
         lr = opt.param_groups[0]["lr"]
         for idx in bar:
             logits = model(x_tr[idx])

@@ -1,7 +1,7 @@
 """The network every neuron is trained in: a stack of ``Linear -> BatchNorm -> neuron`` blocks and a
 linear readout averaged over time.
 
-In the spirit of papers/000 Table 7 (sequential CIFAR: ``{c128k3s1-BN-SN}*3 ... FC10``; pixel CIFAR:
+In the spirit of MF-PSN Table 7 (sequential CIFAR: ``{c128k3s1-BN-SN}*3 ... FC10``; pixel CIFAR:
 ``FC128-BN-SN-...-FC10``) scaled to 8x8 digits::
 
     x (N, T, F) -> time-first (T, N, F)
@@ -10,7 +10,7 @@ In the spirit of papers/000 Table 7 (sequential CIFAR: ``{c128k3s1-BN-SN}*3 ... 
 
 The neuron of layer ``l`` sees the BatchNorm output as its input current. For the mul-free neuron
 that current is what the exported core receives, quantized to integers on a power-of-two grid
-(:mod:`golden.train.layer_io`); its own batch-norm threshold (papers/000 Eq. 26-28) absorbs the scale.
+(:func:`shiftpsn.golden.export.export_layer`); its own batch-norm threshold (MF-PSN Eq. 26-28) absorbs the scale.
 Every neuron gets the same blocks, width and readout.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
-from golden.baselines import NeuronArgs, check_neuron
-from shiftpsn.errors import UsageError
+from shiftpsn.golden.baselines import NeuronArgs, check_neuron
+from shiftpsn.base.errors import UsageError
 
 from .tasks import NUM_CLASSES, check_task
 
@@ -38,11 +38,11 @@ class ModelConfig:
     task : str
         ``seq-digits`` or ``pixel-digits`` (sets T and the input features).
     neuron : str
-        A name of :data:`golden.baselines.NEURONS`.
+        A name of :data:`shiftpsn.golden.baselines.NEURONS`.
     order : int
         k, for the neurons that have one.
     dilation : {"fixed", "sawtooth"}
-        Channel-wise PSN only: d = 1 in every layer, or the sawtooth 1, 2, 3, 1, ... (papers/000 Eq. 11).
+        Channel-wise PSN only: d = 1 in every layer, or the sawtooth 1, 2, 3, 1, ... (MF-PSN Eq. 11).
     quantize : bool or None
         Power-of-two weights; None = the neuron's own default (mulfree: True, cwpsn: False).
     width : int
@@ -50,7 +50,7 @@ class ModelConfig:
     layers : int
         Number of Linear-BN-neuron blocks.
     method : str
-        How the channel-wise PSN computes its temporal convolution (:mod:`golden.accel`; the same
+        How the channel-wise PSN computes its temporal convolution (:mod:`shiftpsn.golden.accel`; the same
         function whatever the method): a method name, or ``auto`` for Algorithm 1 (autoselect) at the
         start of training. Default ``shift_add``, the fastest on CPU for these shapes.
     """
@@ -77,7 +77,7 @@ class ModelConfig:
         if self.quantize is not None and kind.quantized is None:
             raise UsageError(f"neuron {self.neuron!r} has no quantization; --quantize/--no-quantize "
                              f"need mulfree or cwpsn")
-        from golden.accel import METHODS
+        from shiftpsn.golden.accel import METHODS
 
         if self.method != "auto" and self.method not in METHODS:
             raise UsageError(f"unknown convolution method {self.method!r}; choose auto or one of: "
@@ -96,7 +96,7 @@ class ModelConfig:
     def dilations(self) -> list[int]:
         """Dilation of each neuron layer."""
         if self.dilation == "sawtooth":
-            from golden.dilation import sawtooth_dilations
+            from shiftpsn.golden.model.dilation import sawtooth_dilations
 
             return sawtooth_dilations(self.layers)
         return [1] * self.layers
@@ -138,13 +138,20 @@ class SpikingMLP(nn.Module):
         kind = check_neuron(config.neuron)
         blocks = []
         in_features = shape.features
-        for d in config.dilations():
+        dilations = config.dilations()
+        for i, d in enumerate(dilations):
             args = NeuronArgs(channels=config.width, steps=shape.steps, order=config.order, dilation=d,
                               quantize=bool(config.quantized),
-                              method="vanilla" if config.method == "auto" else config.method)
+                              method="vanilla" if config.method == "auto" else config.method,
+                              layer=i, layers=len(dilations))
             blocks.append(Block(in_features, config.width, kind.build(args)))
             in_features = config.width
         self.blocks = nn.ModuleList(blocks)
+        # neurons that fuse the previous layer's membrane potential (Window-LIF, Eq. 5) get that layer
+        for prev, block in zip([None] + blocks[:-1], blocks):
+            link = getattr(block.neuron, "link_previous", None)
+            if callable(link):
+                link(prev.neuron if prev is not None else None)
         self.readout = nn.Linear(config.width, NUM_CLASSES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -159,9 +166,9 @@ class SpikingMLP(nn.Module):
 
     def autoselect_methods(self, x: torch.Tensor) -> dict[str, str]:
         """Pick each channel-wise neuron's convolution method by timing them on ``x`` (N, T, F)
-        (papers/000 Algorithm 1, :func:`golden.accel.autoselect.autoselect`, time-first layout only
+        (MF-PSN Algorithm 1, :func:`shiftpsn.golden.accel.autoselect.autoselect`, time-first layout only
         since the blocks are time-first). The global random state is left untouched."""
-        from golden.accel.autoselect import autoselect
+        from shiftpsn.golden.accel.autoselect import autoselect
 
         chosen = {}
         with torch.random.fork_rng():

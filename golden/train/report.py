@@ -1,4 +1,4 @@
-"""Tables, claim answers and plots of the training comparison (used by :mod:`golden.train.results`)."""
+"""Tables, claim answers and plots of the training comparison (used by :mod:`shiftpsn.golden.train.results`)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ import json
 import platform
 from pathlib import Path
 
-from golden.baselines import NEURONS
+from shiftpsn.golden.baselines import NEURONS
 
-from .experiments import BASELINE_ORDER, ORDERS
+from .experiments import BASELINE_ORDER, FEW_STEP_TASKS, ORDERS
 from .tasks import NUM_CLASSES, TASKS
 
 CHANCE = 1.0 / NUM_CLASSES
 #: "Well above chance": at least three times the 10 % of guessing.
 WELL_ABOVE_CHANCE = 3 * CHANCE
-#: Largest quantization cost (points) papers/000 leads one to expect.
+#: Largest quantization cost (points) MF-PSN leads one to expect.
 QUANT_BUDGET = 2.0
+#: The task that feeds the digits in T steps, by T: Window-LIF's accuracy and spike rate against T.
+STEPS_TASKS = {1: "digits-t1", 2: "digits-t2", 8: "seq-digits", 64: "pixel-digits"}
+#: Window-LIF ablations: (neuron, what it leaves out, where the paper claims it matters).
+WINDOW_LIF_ABLATIONS = (("window-lif-normal", "normal windows only (no dilated layer)", "Table 4"),
+                        ("window-lif-sum", "linear fusion G_m + G_m' instead of Eq. 5", "Figure 5a"))
 
 
 def _g(task, neuron, k, dil):
@@ -68,8 +73,86 @@ def claims(summary: dict) -> dict:
     return out
 
 
+def _rate(entry) -> str:
+    m = entry["firing_rate"]
+    return f"{m['mean']:.3f} ± {m['std']:.3f}"
+
+
+def window_lif_claims(summary: dict) -> dict:
+    """Window-LIF's claims (Yao et al., arXiv:2401.10843) on this data, with the measured numbers:
+    ``vs_lif``: against the plain soft-reset LIF at each T (accuracy and spike rate, section 4.2);
+    ``few_steps``: accuracy at T = 1 and 2 against T = 8 (seq-digits), the accuracy-latency trade-off
+    it claims to remove; ``ablations``: dilated windows (Table 4) and the Eq. 5 projection (Figure 5a)."""
+    k, out = BASELINE_ORDER, {"vs_lif": [], "few_steps": [], "ablations": []}
+    for steps, task in STEPS_TASKS.items():
+        w, lif = _get(summary, task, "window-lif", k, "fixed"), _get(summary, task, "lif-soft", k, "fixed")
+        c = _compare(w, lif)
+        if c:
+            c.update(steps=steps, task=task, holds=c["delta"] > 0, clear=c["delta"] > c["spread"],
+                     rate_a=w["firing_rate"]["mean"], rate_a_std=w["firing_rate"]["std"],
+                     rate_b=lif["firing_rate"]["mean"], rate_b_std=lif["firing_rate"]["std"],
+                     rate_raised=w["firing_rate"]["mean"] > lif["firing_rate"]["mean"])
+            out["vs_lif"].append(c)
+    ref = _get(summary, "seq-digits", "window-lif", k, "fixed")
+    for steps in (1, 2):
+        c = _compare(_get(summary, STEPS_TASKS[steps], "window-lif", k, "fixed"), ref)
+        if c:
+            c.update(steps=steps, holds=c["delta"] >= -c["spread"])
+            out["few_steps"].append(c)
+    for task in FEW_STEP_TASKS:
+        full = _get(summary, task, "window-lif", k, "fixed")
+        for neuron, what, where in WINDOW_LIF_ABLATIONS:
+            abl = _get(summary, task, neuron, k, "fixed")
+            c = _compare(full, abl)
+            if c:
+                c.update(task=task, steps=TASKS[task].steps, neuron=neuron, without=what, paper=where,
+                         rate_a=full["firing_rate"]["mean"], rate_b=abl["firing_rate"]["mean"],
+                         holds=c["delta"] > 0, clear=c["delta"] > c["spread"])
+                out["ablations"].append(c)
+    return out
+
+
+def _verdict(c: dict) -> str:
+    if c["holds"]:
+        return "yes, beyond the seeds' spread" if c["clear"] else "yes, within the seeds' spread"
+    return "no, within the seeds' spread" if -c["delta"] <= c["spread"] else "no"
+
+
+def _window_lif_lines(w: dict) -> list[str]:
+    lines = ["## Window-LIF (Yao et al., arXiv:2401.10843) at few time steps", "",
+             "Window-LIF: LIF over 2 x 2 windows of the 8 x 8 channel grid, potential passed window to "
+             "window, dilated windows in the middle layer, the previous layer's potential fused through "
+             "Eq. 5 (theta 0.5, threshold 0.5). digits-t1 / digits-t2 are the image in 1 step of 64 pixels "
+             "/ 2 steps of 32 (the same input whether one folds seq-digits or pixel-digits).", "",
+             "**1. Window-LIF beats the plain LIF at few steps, with raised spike rates** (section 4.1-4.2, "
+             "Figure 4; lif-soft is the LIF it builds on):", "",
+             "| T | task | window-lif acc % | lif-soft acc % | difference (points) | more accurate? "
+             "| window-lif spike rate | lif-soft spike rate | rate raised? |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for c in w["vs_lif"]:
+        lines.append(f"| {c['steps']} | {c['task']} | {c['a_mean']:.2f} ± {c['a_std']:.2f} | {c['b_mean']:.2f} ± "
+                     f"{c['b_std']:.2f} | {c['delta']:+.2f} | {_verdict(c)} | {c['rate_a']:.3f} ± "
+                     f"{c['rate_a_std']:.3f} | {c['rate_b']:.3f} ± {c['rate_b_std']:.3f} | "
+                     f"{'yes' if c['rate_raised'] else 'no'} |")
+    lines += ["", "**2. No accuracy-latency trade-off: T = 1 or 2 is as accurate as more steps** "
+              "(section 1, Table 1; against window-lif on seq-digits, T = 8):", "",
+              "| T | window-lif at T | window-lif at T = 8 | difference (points) | holds (within the spread "
+              "or better)? |", "|---|---|---|---|---|"]
+    for c in w["few_steps"]:
+        lines.append(f"| {c['steps']} | {c['a_mean']:.2f} ± {c['a_std']:.2f} | {c['b_mean']:.2f} ± "
+                     f"{c['b_std']:.2f} | {c['delta']:+.2f} | {'yes' if c['holds'] else 'no'} |")
+    lines += ["", "**3. Each part helps** (ablations at T = 1 and 2):", "",
+              "| T | window-lif | ablation | without | paper | window-lif - ablation (points) "
+              "| spike rates (window-lif / ablation) | holds? |", "|---|---|---|---|---|---|---|---|"]
+    for c in w["ablations"]:
+        lines.append(f"| {c['steps']} | {c['a_mean']:.2f} ± {c['a_std']:.2f} | {c['b_mean']:.2f} ± "
+                     f"{c['b_std']:.2f} | {c['without']} | {c['paper']} | {c['delta']:+.2f} | "
+                     f"{c['rate_a']:.3f} / {c['rate_b']:.3f} | {_verdict(c)} |")
+    return lines
+
+
 def _neuron_rows(summary: dict, task: str) -> list[str]:
-    rows = ["| neuron | k | dilation | test acc % (mean ± std) | min..max | train acc % | firing rate "
+    rows = ["| neuron | k | dilation | test acc % (mean ± std) | min..max | train acc % | spike rate "
             "| s/run | params | finite | well above chance |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     order = list(NEURONS)
@@ -82,14 +165,14 @@ def _neuron_rows(summary: dict, task: str) -> list[str]:
             f"| {e['neuron']} | {e['order'] if uses_k else '-'} | "
             f"{e['dilation'] if NEURONS[e['neuron']].uses_dilation else '-'} | {_pct(e)} | "
             f"{100 * t['min']:.1f}..{100 * t['max']:.1f} | {_pct(e, 'train_acc')} | "
-            f"{e['firing_rate']['mean']:.3f} | {e['seconds']['mean']:.0f} | {e['params']} | "
+            f"{_rate(e)} | {e['seconds']['mean']:.0f} | {e['params']} | "
             f"{'yes' if e['finite'] else 'NO'} | {'yes' if t['min'] >= WELL_ABOVE_CHANCE else 'NO'} |")
     return rows
 
 
 def _claim_lines(c: dict) -> list[str]:
     lines = ["## The papers' claims on this data", ""]
-    lines += ["**1. Sawtooth dilations beat fixed d = 1 at small k** (papers/000 Table 10, Figure 5b; "
+    lines += ["**1. Sawtooth dilations beat fixed d = 1 at small k** (MF-PSN Table 10, Figure 5b; "
               "pixel-digits, mul-free neuron):", "",
               "| k | fixed d=1 | sawtooth | sawtooth - fixed (points) | holds? |", "|---|---|---|---|---|"]
     for s in c["sawtooth"]:
@@ -98,7 +181,7 @@ def _claim_lines(c: dict) -> list[str]:
         lines.append(f"| {s['k']} | {s['b_mean']:.2f} ± {s['b_std']:.2f} | {s['a_mean']:.2f} ± "
                      f"{s['a_std']:.2f} | {s['delta']:+.2f} | {verdict} |")
     lines += ["", "**2. The mul-free channel-wise PSN at k = 4 is at least as accurate as the sliding PSN "
-              "at k = 8** (papers/000 Table 3/5; seq-digits):", "",
+              "at k = 8** (MF-PSN Table 3/5; seq-digits):", "",
               "| mul-free k=4 | sliding PSN k=8 | difference (points) | holds? |", "|---|---|---|---|"]
     for s in c["order"]:
         verdict = "yes" if s["holds"] else ("no, but within the seeds' spread" if s["within_spread"]
@@ -117,7 +200,7 @@ def _claim_lines(c: dict) -> list[str]:
 
 
 def plot_orders(out: Path, summary: dict) -> None:
-    """pixel_order.png and seq_order.png: accuracy against k (Figure 5 of papers/000)."""
+    """pixel_order.png and seq_order.png: accuracy against k (Figure 5 of MF-PSN)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,6 +245,7 @@ def write_report(out: Path, summary: dict, *, timing: dict, epochs: dict, total:
     ``timing``: ``wall_seconds``, ``runs`` and ``jobs`` of the invocation that trained the runs.
     """
     c = claims(summary)
+    c["window_lif"] = window_lif_claims(summary)
     seeds = sorted({s for e in summary.values() for s in e["seeds"]})
     cpu_seconds = sum(e["seconds"]["mean"] * len(e["seeds"]) for e in summary.values())
     meta = {"training": timing, "runs_total": total, "train_seconds_sum_all_runs": cpu_seconds,
@@ -172,23 +256,28 @@ def write_report(out: Path, summary: dict, *, timing: dict, epochs: dict, total:
     plot_orders(out, summary)
     lines = [
         "# Training comparison on the digits tasks", "",
-        "Generated by `make results` (`python -m golden.train.results --output-dir results`); "
+        "Generated by `make results` (`python -m shiftpsn.golden.train.results --output-dir results`); "
         "hand-written discussion of the numbers: [ANALYSIS.md](ANALYSIS.md).", "",
         f"Data: `sklearn.datasets.load_digits` (1797 8x8 images), fixed stratified split 75/25 "
         f"(1347 train, 450 test). seq-digits feeds rows (T = {TASKS['seq-digits'].steps}, "
         f"{TASKS['seq-digits'].features} features per step), pixel-digits pixels "
-        f"(T = {TASKS['pixel-digits'].steps}, 1 feature per step); pixel values scaled to [0, 1].", "",
+        f"(T = {TASKS['pixel-digits'].steps}, 1 feature per step); pixel values scaled to [0, 1]. "
+        f"digits-t1 and digits-t2 fold the image into T = 1 step of 64 pixels and T = 2 steps of 32 "
+        f"(rows 0-3, rows 4-7): the few time steps Window-LIF is built for, the same input whichever "
+        f"of the two tasks one folds.", "",
         "Network (same for every neuron): `{Linear(64) -> BatchNorm -> neuron} x 3 -> Linear(10)` at every "
         "step, logits averaged over time. AdamW (lr 1e-2, weight decay 1e-2), cosine schedule, batch 64, "
         f"epochs {epochs}, arctan surrogate (alpha 2), seeds {seeds}. Accuracy is that of the last "
         f"epoch (no early stopping on the test set). Baselines with an order use k = {BASELINE_ORDER}. "
-        "The channel-wise neurons use the batch-norm threshold of papers/000 Appendix C and "
+        "The channel-wise neurons use the batch-norm threshold of MF-PSN Appendix C and "
         "the exponential weight init; mulfree has power-of-two weights (exponents in [-8, 7]).", "",
         f"Time: {total} runs; {timing['runs']} of them were trained in {timing['wall_seconds'] / 60:.1f} min "
         f"wall on {timing['jobs']} worker processes (1 torch thread each); the runs' training times add "
-        f"up to {cpu_seconds / 60:.1f} min.", "",
+        f"up to {cpu_seconds / 60:.1f} min. Spike rate: the mean spike output of all neuron layers "
+        f"over the test set (spikes per neuron and time step, mean ± std over the seeds).", "",
     ]
     lines += _claim_lines(c)
+    lines += [""] + _window_lif_lines(c["window_lif"])
     for task in TASKS:
         lines += ["", f"## All neurons on {task}", ""] + _neuron_rows(summary, task)
     lines += ["", "## Accuracy against the order k", "", "![pixel-digits](pixel_order.png)",

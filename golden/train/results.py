@@ -1,12 +1,12 @@
-"""``python -m golden.train.results --output-dir results`` (``make results``): train every network of
-:mod:`golden.train.experiments` with 3 seeds and write
+"""``python -m shiftpsn.golden.train.results --output-dir results`` (``make results``): train every network of
+:mod:`shiftpsn.golden.train.experiments` with 3 seeds and write
 
 * ``runs/<run>.json``: each run's result (kept: a rerun skips runs already there with the same config);
 * ``results.json``: per configuration mean, spread (sample standard deviation) and the seeds' values,
   the answers to the papers' claims, and the wall time;
 * ``README.md``: the tables (all neurons, the claims) in Markdown;
 * ``pixel_order.png``, ``seq_order.png``: test accuracy against the order k with and without sawtooth
-  dilations (papers/000 Figure 5).
+  dilations (MF-PSN Figure 5).
 
 Runs go to a pool of ``--jobs`` worker processes with one torch thread each; a line per finished run
 shows progress.
@@ -70,25 +70,33 @@ def summarize(records: list[dict]) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m golden.train.results", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m shiftpsn.golden.train.results", description=__doc__.split("\n")[0])
     p.add_argument("--output-dir", type=Path, default=Path("results"))
     p.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per configuration (default 3)")
     p.add_argument("--epochs-scale", type=float, default=1.0,
                    help="multiply every task's epochs (e.g. 0.1 for a quick look)")
     p.add_argument("--subset", type=int, default=None, help="train/test on this many samples (smoke)")
-    p.add_argument("--only", default=None, help="run only groups whose name contains this text")
+    p.add_argument("--only", default=None,
+                   help="train only groups whose name contains this text (the report still shows every "
+                        "run of the comparison found done in OUTPUT_DIR/runs)")
     args = p.parse_args(argv)
     if args.jobs < 1 or args.seeds < 1 or args.epochs_scale <= 0:
         p.error("--jobs, --seeds and --epochs-scale must be positive")
     out = args.output_dir
     (out / "runs").mkdir(parents=True, exist_ok=True)
     epochs = {t: max(1, round(e * args.epochs_scale)) for t, e in EPOCHS.items()}
-    runs = [r for r in plan(tuple(range(args.seeds))) if args.only is None or args.only in r.group]
+    everything = plan(tuple(range(args.seeds)))
+    runs = [r for r in everything if args.only is None or args.only in r.group]
     records, todo = [], []
     for run in runs:
         cached = _cached(out / "runs" / f"{run.key}.json", run.config(epochs, args.subset).to_dict())
         (records.append(cached) if cached else todo.append(run))
+    # the report covers every run of the comparison that is done, not only those --only selects
+    selected = {r.key for r in runs}
+    others = [c for r in everything if r.key not in selected
+              and (c := _cached(out / "runs" / f"{r.key}.json", r.config(epochs, args.subset).to_dict()))]
+    done_before = len(records) + len(others)
     print(f"{len(runs)} runs, {len(records)} already done, {len(todo)} to train on {args.jobs} "
           f"workers; epochs {epochs}", flush=True)
     start = time.perf_counter()
@@ -103,11 +111,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"train {d['train_acc']:.4f}{'' if d['finite'] else ' NaN!'} ({d['seconds']:.0f} s; "
                   f"elapsed {el / 60:.1f} min)", flush=True)
     wall = time.perf_counter() - start
-    summary = summarize(records)
+    summary = summarize(records + others)
+    total = len(records) + len(others)
     timing = {"wall_seconds": wall, "runs": len(todo), "jobs": args.jobs}
-    if not todo:  # nothing trained now: keep the timing of the invocation that trained the runs
-        timing = _previous_timing(out / "results.json") or timing
-    write_report(out, summary, timing=timing, epochs=epochs, total=len(runs))
+    previous = _previous_timing(out / "results.json")
+    if not todo:  # nothing trained now: keep the timing of the invocation(s) that trained the runs
+        timing = previous or timing
+    elif previous and done_before:  # new runs beside ones trained before: add the times up
+        timing = {"wall_seconds": previous["wall_seconds"] + wall,
+                  "runs": min(total, previous["runs"] + len(todo)), "jobs": args.jobs}
+    write_report(out, summary, timing=timing, epochs=epochs, total=total)
     print(f"done: {len(todo)} runs trained in {wall / 60:.1f} min; wrote {out}/README.md, results.json, "
           f"pixel_order.png, seq_order.png", flush=True)
     return 0

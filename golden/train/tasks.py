@@ -2,9 +2,14 @@
 fed to a network as a sequence.
 
 * ``seq-digits``: row by row, T = 8 steps of 8 features (the small cousin of sequential CIFAR,
-  papers/000 Table 3).
+  MF-PSN Table 3).
 * ``pixel-digits``: pixel by pixel, T = 64 steps of 1 feature (the small cousin of pixel CIFAR,
-  papers/000 Figure 5b / Table 10): a long-dependency task where the order k and the dilations matter.
+  MF-PSN Figure 5b / Table 10): a long-dependency task where the order k and the dilations matter.
+* ``digits-t1``, ``digits-t2``: the few-time-step settings Window-LIF (Yao et al., arXiv:2401.10843)
+  is built for: the image in T = 1 step of all 64 pixels, or T = 2 steps of 32 (rows 0-3, then rows
+  4-7). Both digits tasks read the same image in the same row-major order, so folding either of
+  them into 1 or 2 steps (8/T rows, or 64/T pixels, per step) gives this same input: at T = 1 and 2
+  the two tasks are one task.
 
 Pixel values 0..16 are scaled to [0, 1]. The train/test split is fixed (stratified, seeded by
 ``SPLIT_SEED``) so that every run, whatever its training seed, sees the same test set.
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 #: Seed of the one train/test split every run uses.
 SPLIT_SEED = 0
@@ -36,6 +41,8 @@ class TaskShape:
 TASKS = {
     "seq-digits": TaskShape(steps=8, features=8),
     "pixel-digits": TaskShape(steps=64, features=1),
+    "digits-t1": TaskShape(steps=1, features=64),
+    "digits-t2": TaskShape(steps=2, features=32),
 }
 
 
@@ -68,7 +75,7 @@ def load_task(name: str, *, train_subset: int | None = None, test_subset: int | 
     Parameters
     ----------
     name : str
-        ``seq-digits`` or ``pixel-digits``.
+        A name of :data:`TASKS`.
     train_subset, test_subset : int, optional
         Keep only the first this many samples of each split (smoke tests).
     """

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from shiftpsn.spec import uniform_spec
+from shiftpsn.base.spec import uniform_spec
 
 TINY = dict(channels=2, order=2, dilation=1, input_width=4, exp_min=0, exp_max=1, weights="runtime")
 #: TINY changed to constant weights, channel 0 all zero taps and an always-reached threshold: its outputs

@@ -1,4 +1,4 @@
-"""``shiftpsn export``: a trained mul-free neuron layer to a core spec (golden.export), with the integer
+"""``shiftpsn export``: a trained mul-free neuron layer to a core spec (shiftpsn.golden.export), with the integer
 input scale it assumes (float input current = integer input * 2^input_exp).
 
 Writes SPEC.json (the core spec) and, next to it, SPEC.export.json (input scale, layer facts). With
@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from golden.train.layer_io import export_layer
+    from shiftpsn.golden.export import export_layer
 
     if args.weights not in ("runtime", "constant"):
         raise UsageError(f"--weights must be runtime or constant, got {args.weights!r}")

@@ -1,4 +1,4 @@
-"""``shiftpsn train``: train a spiking network on a digits task (golden.train).
+"""``shiftpsn train``: train a spiking network on a digits task (shiftpsn.golden.train).
 
 Writes DIR/model.pt (checkpoint: model state + configuration) and DIR/results.json.
 """
@@ -9,12 +9,12 @@ import argparse
 import json
 from pathlib import Path
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from golden.baselines import NEURONS
-    from golden.train.tasks import TASKS
+    from shiftpsn.golden.baselines import NEURONS
+    from shiftpsn.golden.train.tasks import TASKS
 
     p.add_argument("--task", required=True, help=f"one of: {', '.join(TASKS)}")
     p.add_argument("--neuron", required=True, help=f"one of: {', '.join(NEURONS)}")
@@ -33,15 +33,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-subset", type=int, default=None, help="use only this many training samples")
     p.add_argument("--test-subset", type=int, default=None, help="use only this many test samples")
     p.add_argument("--method", default="shift_add",
-                   help="temporal convolution of mulfree/cwpsn: auto (autoselect) or a golden.accel method")
+                   help="temporal convolution of mulfree/cwpsn: auto (autoselect) or a shiftpsn.golden.accel method")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args) -> int:
     import torch
 
-    from golden.train.loop import TrainConfig, train
-    from golden.train.models import ModelConfig
+    from shiftpsn.golden.train.loop import TrainConfig, train
+    from shiftpsn.golden.train.models import ModelConfig
 
     for name in ("train_subset", "test_subset"):
         v = getattr(args, name)

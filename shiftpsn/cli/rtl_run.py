@@ -4,15 +4,15 @@ run a stimulus through the Verilog in a real simulator and write what the hardwa
 
 from pathlib import Path
 
-from shiftpsn.errors import UsageError
-from shiftpsn.spec import CoreSpec
-from shiftpsn.stimulus import load_stimulus, save_results
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.stimulus import load_stimulus, save_results
 
-from .runner import SIMULATORS
+from shiftpsn.sim.runner import SIMULATORS
 
 
 def add_arguments(p):
-    p.add_argument("--spec", required=True, help="core spec JSON (INTERFACE.md section 2)")
+    p.add_argument("--spec", required=True, help="core spec JSON (docs/CONTRACT.md section 2)")
     p.add_argument("--input", required=True, help="stimulus .npy, integer (T, C) or (B, T, C)")
     p.add_argument("--output", required=True, help="results .npz (spikes uint8, acc int64)")
     p.add_argument("--verilog", help="Verilog of the core (default: generated from the spec); its "
@@ -25,8 +25,8 @@ def _progress(msg: str) -> None:
 
 
 def run(args):
-    from .cosim import file_core, generated_core, rtl_run
-    from .runner import check_simulator
+    from shiftpsn.sim.cosim import file_core, generated_core, rtl_run
+    from shiftpsn.sim.runner import check_simulator
 
     spec = CoreSpec.load(args.spec)
     x, shape = load_stimulus(args.input, spec)

@@ -1,4 +1,4 @@
-"""``shiftpsn autoselect``: Algorithm 1 of papers/000 for one neuron layer on this machine.
+"""``shiftpsn autoselect``: Algorithm 1 of MF-PSN for one neuron layer on this machine.
 
 Times forward + backward of the temporal convolution (Eq. 17/22, with a per-channel bias) by every
 method available on the device, in each layout, ``2m + 1`` times per method (the mean of the last ``m``
@@ -23,7 +23,7 @@ import json
 import os
 import sys
 
-from shiftpsn.errors import UsageError
+from shiftpsn.base.errors import UsageError
 
 
 def add_arguments(parser) -> None:
@@ -68,8 +68,8 @@ def run(args) -> int:
         os.environ["TRITON_INTERPRET"] = "1"  # must precede the first import of triton
     import torch
 
-    from golden.accel import triton_conv
-    from golden.accel.autoselect import select_for_shape
+    from shiftpsn.golden.accel import triton_conv
+    from shiftpsn.golden.accel.autoselect import select_for_shape
 
     if args.triton_interpret and not triton_conv.interpreter_enabled():
         raise UsageError(f"--triton-interpret: Triton's interpreter is unavailable ({triton_conv.IMPORT_ERROR})")

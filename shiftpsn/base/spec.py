@@ -1,4 +1,4 @@
-"""The core spec: the one definition of a shift-add PSN core's parameters (INTERFACE.md section 2).
+"""The core spec: the one definition of a shift-add PSN core's parameters (docs/CONTRACT.md section 2).
 
 Every package reads a core through :class:`CoreSpec`: golden (integer model, export), hdl (generator),
 sim (testbenches) and synth (reports). Validation and every derived width live here and nowhere else.
@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import SpecError, UsageError
 
-#: Keys of INTERFACE.md section 2 that every spec must have.
+#: Keys of docs/CONTRACT.md section 2 that every spec must have.
 REQUIRED_KEYS = ("channels", "order", "dilation", "input_width", "exp_min", "exp_max",
                  "shift", "sign", "threshold")
 #: Optional keys this project adds, with their defaults (documented in README.md).
@@ -29,6 +29,8 @@ OPTIONAL_KEYS = {
     "pipeline": 0,            # register stages inside the adder tree (0 = combinational tree)
     "emit_acc": True,         # output the accumulators on the output stream
     "name": "shiftpsn_core",  # default Verilog top-level module name
+    "positions": 1,           # P: neurons per channel, sharing the channel's weights (docs/CONTRACT.md 2.1)
+    "lanes": None,            # neurons computed per cycle, dividing P*C; None (default) = P*C, the parallel core
 }
 WEIGHT_MODES = ("runtime", "constant")
 ARITH_MODES = ("shift", "mac")
@@ -41,8 +43,43 @@ def _is_int(v: Any) -> bool:
 
 
 def _clog2(n: int) -> int:
-    """ceil(log2(n)) for n >= 1."""
+    """ceil(log2(n)) for n >= 1 (the base layer cannot use amaranth.utils.ceil_log2)."""
     return (n - 1).bit_length()
+
+
+#: Verilog-2005 keywords: no module may be named after one.
+VERILOG_KEYWORDS = frozenset("""
+always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default
+defparam design disable edge else end endcase endconfig endfunction endgenerate endmodule endprimitive
+endspecify endtable endtask event for force forever fork function generate genvar highz0 highz1 if ifnone
+incdir include initial inout input instance integer join large liblist library localparam macromodule
+medium module nand negedge nmos nor noshowcancelled not notif0 notif1 or output parameter pmos posedge
+primitive pull0 pull1 pulldown pullup pulsestyle_ondetect pulsestyle_onevent rcmos real realtime reg
+release repeat rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam
+strong0 strong1 supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand trior trireg
+unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor
+""".split())
+
+
+def is_verilog_name(name: object) -> bool:
+    """True when ``name`` can name a Verilog module: an ASCII identifier that is not a keyword."""
+    return (isinstance(name, str) and name.isascii() and name.isidentifier()
+            and name not in VERILOG_KEYWORDS)
+
+
+def max_pipeline(order: int) -> int:
+    """Most pipeline registers of a core of this order: one per adder-tree level plus one before
+    the comparator."""
+    return _clog2(order) + 1
+
+
+def pack_fields(fields: list[tuple[int, int]]) -> tuple[int, int]:
+    """(unsigned word, total width) of ``(value, width)`` fields packed LSB first, two's complement."""
+    word, offset = 0, 0
+    for value, width in fields:
+        word |= (value & ((1 << width) - 1)) << offset
+        offset += width
+    return word, offset
 
 
 @dataclass(frozen=True)
@@ -53,7 +90,7 @@ class CoreSpec:
     Parameters
     ----------
     channels, order, dilation : int
-        C, k, d of Eq. 10 (papers/000).
+        C, k, d of Eq. 10 (MF-PSN).
     input_width : int
         Bits of each signed two's-complement input X[t][c].
     exp_min, exp_max : int
@@ -65,6 +102,13 @@ class CoreSpec:
         theta[c] on the accumulator grid; any integer is legal.
     weights, arith, pipeline, emit_acc, name
         Optional keys, see :data:`OPTIONAL_KEYS`.
+    positions : int
+        P, neurons per channel (default 1). Neuron ``n = p*C + c`` (channel fastest) uses channel
+        c's shifts, signs and threshold and has its own history.
+    lanes : int or None
+        Neurons computed per clock cycle, a divisor of ``P*C``; None (the default) means ``P*C``, the
+        fully parallel core. After construction it always holds the resolved number. ``lanes``
+        changes how the hardware computes, never what.
     """
 
     channels: int
@@ -81,6 +125,8 @@ class CoreSpec:
     pipeline: int = OPTIONAL_KEYS["pipeline"]
     emit_acc: bool = OPTIONAL_KEYS["emit_acc"]
     name: str = OPTIONAL_KEYS["name"]
+    positions: int = OPTIONAL_KEYS["positions"]
+    lanes: int | None = OPTIONAL_KEYS["lanes"]
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -92,8 +138,13 @@ class CoreSpec:
 
     # ----------------------------------------------------------------- validation
     def _validate(self) -> None:
-        for key in ("channels", "order", "dilation"):
+        for key in ("channels", "order", "dilation", "positions"):
             _check_int(key, getattr(self, key), lo=1)
+        if self.lanes is None:
+            object.__setattr__(self, "lanes", self.positions * self.channels)
+        _check_int("lanes", self.lanes, lo=1)
+        if self.neurons % self.lanes:
+            raise SpecError(f"spec: 'lanes' ({self.lanes}) must divide positions * channels = {self.neurons}")
         _check_int("input_width", self.input_width, lo=2)
         _check_int("exp_min", self.exp_min)
         _check_int("exp_max", self.exp_max)
@@ -103,11 +154,10 @@ class CoreSpec:
             raise SpecError(f"spec: 'weights' must be one of {list(WEIGHT_MODES)}, got {self.weights!r}")
         if self.arith not in ARITH_MODES:
             raise SpecError(f"spec: 'arith' must be one of {list(ARITH_MODES)}, got {self.arith!r}")
-        # at most one register per adder-tree level plus one before the comparator
-        _check_int("pipeline", self.pipeline, lo=0, hi=_clog2(self.order) + 1)
+        _check_int("pipeline", self.pipeline, lo=0, hi=self.max_pipeline)
         if not isinstance(self.emit_acc, bool):
             raise SpecError(f"spec: 'emit_acc' must be true or false, got {self.emit_acc!r}")
-        if not isinstance(self.name, str) or not self.name.isidentifier() or not self.name.isascii():
+        if not is_verilog_name(self.name):
             raise SpecError(f"spec: 'name' must be a Verilog identifier, got {self.name!r}")
         if self.acc_width > MAX_ACC_WIDTH:
             raise SpecError(
@@ -160,6 +210,11 @@ class CoreSpec:
         return max(1, self.shift_range.bit_length())
 
     @property
+    def max_pipeline(self) -> int:
+        """Most pipeline registers of this core (:func:`max_pipeline`)."""
+        return max_pipeline(self.order)
+
+    @property
     def acc_width(self) -> int:
         """Signed accumulator width: input_width + (exp_max-exp_min) + ceil(log2 k) + 1 (never overflows)."""
         return self.input_width + self.shift_range + _clog2(self.order) + 1
@@ -192,8 +247,89 @@ class CoreSpec:
 
     @property
     def storage_bits(self) -> int:
-        """Delay-line storage the core needs: C*(k-1)*d*input_width bits."""
-        return self.channels * self.delay_depth * self.input_width
+        """History storage the core needs: P*C*(k-1)*d*input_width bits (P = positions)."""
+        return self.neurons * self.delay_depth * self.input_width
+
+    # ----------------------------------------------------------------- neurons, lanes, engine
+    # Neuron n = p*C + c (channel fastest) uses channel c's weights. A time step is beats_per_step
+    # beats; beat g of a step carries neurons g*lanes .. g*lanes + lanes - 1 (lane j: n = g*lanes + j).
+    @property
+    def neurons(self) -> int:
+        """P*C neurons."""
+        return self.positions * self.channels
+
+    @property
+    def parallel(self) -> bool:
+        """True for the fully parallel core (lanes = P*C); False for the time-multiplexed engine."""
+        return self.lanes == self.neurons
+
+    @property
+    def beats_per_step(self) -> int:
+        """Stream beats (and, at full rate, clock cycles) per time step: P*C / lanes."""
+        return self.neurons // self.lanes
+
+    @property
+    def cycles_per_step(self) -> int:
+        """Clock cycles per time step in steady state without back-pressure (one beat per cycle)."""
+        return self.beats_per_step
+
+    def neuron_channel(self, n: int) -> int:
+        """The channel whose weights neuron n uses: n mod C."""
+        return n % self.channels
+
+    def lane_channel(self, beat: int, lane: int) -> int:
+        """The channel of lane ``lane`` in beat ``beat`` of a time step: (beat*lanes + lane) mod C."""
+        return (beat * self.lanes + lane) % self.channels
+
+    @property
+    def lane_channels_fixed(self) -> bool:
+        """True when every lane serves one channel in every beat (C divides lanes, or one beat per step)."""
+        return self.lanes % self.channels == 0 or self.beats_per_step == 1
+
+    @property
+    def history_slots(self) -> int:
+        """Inputs each neuron's history holds in the engine: (k-1)*d for runtime weights; for
+        constant weights only as far back as the oldest nonzero tap of any channel."""
+        if self.weights == "runtime":
+            return self.delay_depth
+        return max((self.tap_delays[i] for row in self.shift for i, e in enumerate(row) if e is not None),
+                   default=0)
+
+    @property
+    def history_word_width(self) -> int:
+        """Engine history memory word: the histories of one beat's lanes, lanes*history_slots*input_width
+        bits (lane j at [j*S*W, (j+1)*S*W), slot s (the input s+1 steps ago) at [s*W, (s+1)*W) in it)."""
+        return self.lanes * self.history_slots * self.input_width
+
+    @property
+    def history_depth(self) -> int:
+        """Engine history memory words: one per beat of a time step (beats_per_step)."""
+        return self.beats_per_step
+
+    @property
+    def history_bits(self) -> int:
+        """Engine history memory bits: history_depth * history_word_width."""
+        return self.history_depth * self.history_word_width
+
+    @property
+    def beat_addr_width(self) -> int:
+        """Bits of the engine's beat counter (history address), at least 1."""
+        return max(1, _clog2(self.beats_per_step))
+
+    @property
+    def channel_addr_width(self) -> int:
+        """Bits of a channel index (weight memory address), at least 1."""
+        return max(1, _clog2(self.channels))
+
+    @property
+    def weight_tap_width(self) -> int:
+        """Bits of one tap in the weight memory: the tap word, or the integer weight for arith = mac."""
+        return self.mac_weight_width if self.arith == "mac" else self.tap_word_width
+
+    @property
+    def weight_bits(self) -> int:
+        """Engine weight memory bits (one copy): C * (k * weight_tap_width + threshold_width)."""
+        return self.channels * (self.order * self.weight_tap_width + self.threshold_width)
 
     def shift_amount(self, c: int, i: int) -> int | None:
         """Left-shift amount of tap (c, i), shift - exp_min, or None for a zero tap."""
@@ -237,6 +373,21 @@ class CoreSpec:
         neg = 1 if self.sign[c][i] < 0 else 0
         return a | (neg << self.shift_code_width)
 
+    def weight_register_fields(self, c: int) -> list[tuple[int, int, int]]:
+        """(address, value, width) of the fields of channel ``c``'s weight register, LSB first: its k
+        taps (tap words, or for ``arith = "mac"`` the integer weights in mac_weight_width bits), then
+        threshold_hw(c) in threshold_width bits. The parallel core holds each channel's weights in one
+        such register (hdl/config.py); synth reads the loaded bits back from it."""
+        k, C = self.order, self.channels
+        mac = self.arith == "mac"
+        width = self.mac_weight_width if mac else self.tap_word_width
+        taps = [(c * k + i, self.int_weight(c, i) if mac else self.tap_word(c, i), width) for i in range(k)]
+        return taps + [(C * k + c, self.threshold_hw(c), self.threshold_width)]
+
+    def weight_register(self, c: int) -> tuple[int, int]:
+        """(unsigned value, width) of channel ``c``'s whole weight register."""
+        return pack_fields([(value, width) for _, value, width in self.weight_register_fields(c)])
+
     def config_words(self) -> list[tuple[int, int]]:
         """(address, unsigned data) pairs that load this spec's weights into a runtime core."""
         k = self.order
@@ -252,6 +403,8 @@ class CoreSpec:
         d["sign"] = [list(r) for r in self.sign]
         d["threshold"] = list(self.threshold)
         for key in OPTIONAL_KEYS:
+            if key == "positions" and self.positions == 1 or key == "lanes" and self.parallel:
+                continue  # left out at their defaults: the dict of a spec without them is unchanged
             d[key] = getattr(self, key)
         return d
 

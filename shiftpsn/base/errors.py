@@ -1,4 +1,4 @@
-"""Exceptions that the command line maps onto exit codes (INTERFACE.md section 4).
+"""Exceptions that the command line maps onto exit codes (docs/CONTRACT.md section 4).
 
 ``UsageError`` (exit 2) is bad input: a spec, stimulus, path or missing tool. Its message is one line
 that names the problem. ``CheckFailed`` (exit 1) is a check that ran and failed, for example a

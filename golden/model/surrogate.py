@@ -1,12 +1,12 @@
-"""Heaviside spike function with surrogate gradients (papers/000 Eq. 18, Appendix E).
+"""Heaviside spike function with surrogate gradients (MF-PSN Eq. 18, Appendix E).
 
-Forward, always the Heaviside step of papers/000 Eq. 2 / 18::
+Forward, always the Heaviside step of MF-PSN Eq. 2 / 18::
 
     spike = Theta(x) = 1 if x >= 0 else 0          (x = 0 fires)
 
 Backward, ``d spike / dx`` is replaced by a smooth surrogate sigma(x):
 
-* :class:`ATan` (papers/000 Appendix E for sequential CIFAR and SHD, papers/002 Appendix; the same as
+* :class:`ATan` (MF-PSN Appendix E for sequential CIFAR and SHD, PSN Appendix; the same as
   SpikingJelly's ``surrogate.ATan``)::
 
       g(x)     = arctan(pi/2 * alpha * x) / pi + 1/2
@@ -14,7 +14,7 @@ Backward, ``d spike / dx`` is replaced by a smooth surrogate sigma(x):
 
   The area under sigma is 1, its peak sigma(0) = alpha / 2.
 
-* :class:`InverseQuadratic` (papers/000 Appendix E for DVS-Lip, alpha = 10)::
+* :class:`InverseQuadratic` (MF-PSN Appendix E for DVS-Lip, alpha = 10)::
 
       sigma(x) = 1 / (1 + alpha * x^2)
       g(x)     = arctan(sqrt(alpha) * x) / sqrt(alpha)        (a primitive; not a 0..1 step)
@@ -86,7 +86,7 @@ class Surrogate(nn.Module):
 
 
 class ATan(Surrogate):
-    """sigma(x) = alpha / (2 (1 + (pi/2 alpha x)^2)); default alpha = 2 (papers/000, sequential CIFAR)."""
+    """sigma(x) = alpha / (2 (1 + (pi/2 alpha x)^2)); default alpha = 2 (MF-PSN, sequential CIFAR)."""
 
     def __init__(self, alpha: float = 2.0):
         super().__init__(alpha)
@@ -104,7 +104,7 @@ class ATan(Surrogate):
 
 
 class InverseQuadratic(Surrogate):
-    """sigma(x) = 1 / (1 + alpha x^2); default alpha = 10 (papers/000, DVS-Lip)."""
+    """sigma(x) = 1 / (1 + alpha x^2); default alpha = 10 (MF-PSN, DVS-Lip)."""
 
     def __init__(self, alpha: float = 10.0):
         super().__init__(alpha)

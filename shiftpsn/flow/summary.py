@@ -51,7 +51,7 @@ def write_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
             lines.append(f"| {label} | {_fmt(a, fmt)} | {_fmt(b, fmt)} | {_fmt(ratio, '{:.2f}x')} |")
         lines.append("")
         lines += [f"- {note}" for note in r.get("notes", [])] + ([""] if r.get("notes") else [])
-    lines += ["The op-count energy follows papers/000 Table 1/9 with 45 nm per-operation energies; the activity "
+    lines += ["The op-count energy follows MF-PSN Table 1/9 with 45 nm per-operation energies; the activity "
               "energy is OpenSTA's power on the OSU 0.18 um netlist (configuration registers held at the loaded "
               "weights, input toggles from the stimulus) divided by clock and channels: flip-flop clock power "
               "dominates it, and with power-of-two weights most multiplier partial products are constant, so the "

@@ -5,10 +5,10 @@ sequence). Exit 1 naming the first mismatch as (sequence, t, c, expected, got)."
 
 from pathlib import Path
 
-from shiftpsn.errors import CheckFailed, UsageError
-from shiftpsn.spec import CoreSpec, uniform_spec
+from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.spec import CoreSpec, uniform_spec
 
-from .runner import SIMULATORS
+from shiftpsn.sim.runner import SIMULATORS
 
 DEFAULT_STEPS = 3000
 DEFAULT_SEED = 1
@@ -16,7 +16,7 @@ DEFAULT_SEED = 1
 
 def add_arguments(p):
     p.add_argument("--spec", help="core spec JSON (default: the CORE.json beside --verilog, else "
-                                  "shiftpsn.spec.uniform_spec())")
+                                  "shiftpsn.base.spec.uniform_spec())")
     p.add_argument("--verilog", help="Verilog to check (default: generated from the spec)")
     p.add_argument("--sim", default="icarus", choices=SIMULATORS, help="simulator (default icarus)")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
@@ -31,8 +31,8 @@ def _progress(msg: str) -> None:
 
 
 def run(args):
-    from .cosim import file_core, generated_core, regress, scrambled_weights
-    from .runner import check_simulator
+    from shiftpsn.sim.cosim import file_core, generated_core, regress, scrambled_weights
+    from shiftpsn.sim.runner import check_simulator
 
     if args.steps < 1:
         raise UsageError(f"--steps must be >= 1, got {args.steps}")
@@ -55,10 +55,8 @@ def run(args):
     v = outcome.verdict
     m = outcome.mismatch
     if m is not None:
-        where = f"(sequence, t, c, expected, got) = ({m['sequence']}, {m['t']}, {m['channel']}, " \
-                f"{m['expected']}, {m['got']})"
         wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
-        raise CheckFailed(f"{m['message']} {where}{wave}")
+        raise CheckFailed(f"{m.report()}{wave}")
     print(f"regress: PASS {core.top} on {args.sim}: {v['beats_out']} output beats match golden "
           f"({v['beats_in']} in, {v['cycles']:.0f} cycles, seed {args.seed})"
           + (f"; waveform: {outcome.waves}" if outcome.waves else ""))

@@ -1,4 +1,4 @@
-"""Sawtooth dilations and the temporal receptive field of stacked neuron layers (papers/000 Eq. 11, Fig. 2).
+"""Sawtooth dilations and the temporal receptive field of stacked neuron layers (MF-PSN Eq. 11, Fig. 2).
 
 Layer l of a stack with order k_l and dilation d_l makes H^l[t] depend on its input at the delays
 {0, d_l, 2 d_l, ..., (k_l - 1) d_l} (Eq. 10). A stack sees its input at every sum of one delay per

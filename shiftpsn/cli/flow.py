@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from .flow import FlowConfig, run_flow
+from shiftpsn.flow import FlowConfig, run_flow
 
 _DEFAULT = FlowConfig()
 
@@ -23,14 +23,14 @@ def add_arguments(p):
 
 
 def run(args):
-    from .errors import UsageError
+    from shiftpsn.base.errors import UsageError
 
     for name in ("epochs", "width", "order"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name} must be >= 1, got {getattr(args, name)}")
     if args.test_subset is not None and args.test_subset < 1:
         raise UsageError(f"--test-subset must be >= 1, got {args.test_subset}")
-    from synth.cmd_synth import parse_targets
+    from shiftpsn.cli.synth import parse_targets
 
     targets = parse_targets(args.targets)
     cfg = FlowConfig(output_dir=args.output_dir, targets=targets, epochs=args.epochs, width=args.width, order=args.order,

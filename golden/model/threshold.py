@@ -3,7 +3,7 @@
 Two kinds, both reduce to a fused pair ``(W_f, b_f)`` with ``S = Theta(conv(X, Q(W_f)) + b_f)``, so
 the firing threshold of Eq. 18 is ``Vth = -b_f``:
 
-* :class:`BNThreshold`: batch normalization as the threshold (papers/000 Appendix C, Eq. 26)::
+* :class:`BNThreshold`: batch normalization as the threshold (MF-PSN Appendix C, Eq. 26)::
 
       S[t][c] = Theta(gamma[c] (H[t][c] - mu[c]) / sqrt(var[c] + eps) + beta[c]),  gamma = 1, beta = -1 at init
 

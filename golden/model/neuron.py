@@ -1,25 +1,25 @@
-"""The mul-free channel-wise dilated Parallel Spiking Neuron (papers/000 section 4, Appendix C).
+"""The mul-free channel-wise dilated Parallel Spiking Neuron (MF-PSN section 4, Appendix C).
 
 Charging (Eq. 10 / 17) with fused, quantized weights and the threshold as a bias (Eq. 18, 26-28)::
 
     V[t][c] = sum_{i=0..k-1} Q(W_f)[c][i] * X[t - (k-1-i) d][c] + b_f[c]      (X[j] = 0 for j < 0)
     S[t][c] = Theta(V[t][c])                                                   (Vth = -b_f)
 
-``Q`` is the power-of-two quantizer of Eq. 13 with the whole STE of Eq. 16 (:mod:`golden.quant`);
-``(W_f, b_f)`` come from the threshold module (:mod:`golden.threshold`): batch norm fused by
+``Q`` is the power-of-two quantizer of Eq. 13 with the whole STE of Eq. 16 (:mod:`shiftpsn.golden.model.quant`);
+``(W_f, b_f)`` come from the threshold module (:mod:`shiftpsn.golden.model.threshold`): batch norm fused by
 Eq. 27-28 (default) or a plain learnable Vth. With ``quantize=False`` Q is the identity and the
 module is the plain channel-wise PSN; with channel-shared weights, d = 1 and a plain threshold it is
-the sliding PSN of papers/002 Eq. 14-15.
+the sliding PSN of PSN Eq. 14-15.
 
 Training with the BN threshold runs the convolution twice (Appendix C): ``conv(X, W)`` for the batch
 statistics, then ``conv(X, Q(W_f))``; in eval mode ``(Q(W_f), b_f)`` come from the running statistics
-and the convolution runs once. The convolution is ``golden.accel.temporal_conv`` (``method``).
+and the convolution runs once. The convolution is ``shiftpsn.golden.accel.temporal_conv`` (``method``).
 
 Exactness of the step mode: :meth:`MulFreePSN.step` keeps a ring buffer of the last (k-1)d+1 inputs
 and evaluates the same ``temporal_conv`` on that window, so step and multi-step outputs are equal
 bit for bit whenever the method's per-output reduction does not depend on the output's position.
 That always holds when the arithmetic is exact (integer or fixed-point inputs with power-of-two
-weights: the hardware case, :mod:`golden.export`), and was observed for PyTorch's CPU depthwise
+weights: the hardware case, :mod:`shiftpsn.golden.export`), and was observed for PyTorch's CPU depthwise
 conv1d on float inputs; PyTorch's CPU conv1d for a single row (N* = 1, C = 1) with k >= 8 rounds
 position-dependently, so float inputs there may differ in the last bit.
 """
@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .accel import LAYOUTS, temporal_conv
+from shiftpsn.golden.accel import LAYOUTS, temporal_conv
 from .quant import check_exponent_range, quantize_pow2
 from .surrogate import ATan, Surrogate
 from .threshold import THRESHOLDS
@@ -52,15 +52,15 @@ class MulFreePSN(nn.Module):
         Batch-norm threshold (Appendix C, Eq. 26-28; gamma = 1, beta = -1 at init) or a plain learnable
         Vth (Eq. 18, init 1).
     surrogate : Surrogate, optional
-        Spike function with surrogate gradient; default ``ATan(alpha=2)`` (papers/000 Appendix E).
+        Spike function with surrogate gradient; default ``ATan(alpha=2)`` (MF-PSN Appendix E).
     layout : {"time-first", "time-last"}
         Multi-step input layout, (T, N, C, ...) or (N, C, ..., T).
     method : str
-        ``golden.accel.temporal_conv`` method.
+        ``shiftpsn.golden.accel.temporal_conv`` method.
     step_mode : {"m", "s"}
         What ``forward`` does: "m" whole sequences, "s" one time step (:meth:`step`).
     exp_init : bool
-        Weights W[c][i] = 2^(i - k + 1) (papers/002 Eq. 17, SpikingJelly's SlidingPSN), else the
+        Weights W[c][i] = 2^(i - k + 1) (PSN Eq. 17, SpikingJelly's SlidingPSN), else the
         Kaiming-uniform init of ``nn.Conv1d`` (bound 1/sqrt(k)).
     eps, momentum : float
         Batch-norm constants (``threshold="bn"``).

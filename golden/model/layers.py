@@ -1,4 +1,4 @@
-"""Stateless layers for either SNN data layout (papers/000 Appendix B).
+"""Stateless layers for either SNN data layout (MF-PSN Appendix B).
 
 :class:`SeqLayer` wraps an ordinary per-time-step module (conv, pooling, linear, batch norm, flatten,
 elementwise) and applies it to a whole sequence:
@@ -14,8 +14,8 @@ elementwise) and applies it to a whole sequence:
   - ``vmap``: ``torch.vmap`` of the module over the last (T) dimension (implies a copy per call);
   - ``elementwise``: the module does not care about the layout (activations, identity).
 
-``layout`` and ``method`` are plain attributes, so :func:`golden.accel.autoselect.autoselect` can switch
-them (the selectable-layer protocol of :mod:`golden.accel.module`); ``candidate_methods`` lists what
+``layout`` and ``method`` are plain attributes, so :func:`shiftpsn.golden.accel.autoselect.autoselect` can switch
+them (the selectable-layer protocol of :mod:`shiftpsn.golden.accel.module`); ``candidate_methods`` lists what
 fits the wrapped module. Parameters and buffers stay those of the wrapped module.
 """
 
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _pair, _single
 
-from golden.accel.layout import check_layout
+from shiftpsn.golden.accel.layout import check_layout
 
 _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 _CONV = (nn.Conv1d, nn.Conv2d)

@@ -1,0 +1,91 @@
+"""The ``shiftpsn`` command line (docs/CONTRACT.md section 4).
+
+Each subcommand lives in the package that does its job, in a module with ``add_arguments(parser)``
+and ``run(args)``; this dispatcher imports only the one that is asked for, so ``shiftpsn golden``
+does not pay for torch or amaranth. Exit codes: 0 success, 2 bad input (one line, no traceback),
+1 a check that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from shiftpsn import __version__
+from shiftpsn.base.errors import CheckFailed, UsageError
+
+#: subcommand -> (module, one-line help)
+COMMANDS = {
+    "golden": ("shiftpsn.cli.golden", "run the bit-exact integer model on a stimulus"),
+    "generate": ("shiftpsn.cli.generate", "generate the core's Verilog (and CORE.json) from a spec"),
+    "rtl-run": ("shiftpsn.cli.rtl_run", "run a stimulus through the Verilog in a real simulator"),
+    "regress": ("shiftpsn.cli.regress", "co-simulate the Verilog against the golden model"),
+    "synth": ("shiftpsn.cli.synth", "synthesize area / timing / energy reports"),
+    "train": ("shiftpsn.cli.train", "train a network with a spiking neuron on a digits task"),
+    "export": ("shiftpsn.cli.export", "export a trained neuron layer to a core spec"),
+    "autoselect": ("shiftpsn.cli.autoselect", "time every acceleration method (Algorithm 1) and pick one"),
+    "flow": ("shiftpsn.cli.flow", "the main job: train, export, generate, co-simulate, synthesize"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message and exit code 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(2)
+
+
+def _usage() -> str:
+    """The top-level help: one subcommand per line."""
+    width = max(map(len, COMMANDS))
+    lines = ["usage: shiftpsn COMMAND [options]   (shiftpsn COMMAND --help for a command's options)",
+             "",
+             "Reference hardware flow for the mul-free channel-wise Parallel Spiking Neuron.",
+             "",
+             "commands:"]
+    lines += [f"  {name:<{width}}  {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += ["", "options:", "  -h, --help     show this help", "  --version      print the version",
+              "", "Exit codes: 0 success, 1 a check failed, 2 bad input or a missing tool.",
+              "The contract (spec keys, files, ports, commands): docs/CONTRACT.md"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        (sys.stdout if argv else sys.stderr).write(_usage())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"shiftpsn {__version__}")
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        sys.stderr.write(f"shiftpsn: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})\n")
+        return 2
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(module_name)
+    parser = _Parser(prog=f"shiftpsn {name}", description=help_text)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        rc = module.run(args)
+    except UsageError as e:
+        sys.stderr.write(f"shiftpsn {name}: error: {e}\n")
+        return 2
+    except OSError as e:  # a path the user gave that the file system refuses
+        where = f": {e.filename}" if e.filename else ""
+        sys.stderr.write(f"shiftpsn {name}: error: {e.strerror or e}{where}\n")
+        return 2
+    except CheckFailed as e:
+        sys.stderr.write(f"shiftpsn {name}: FAIL: {e}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write(f"shiftpsn {name}: interrupted\n")
+        return 130
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

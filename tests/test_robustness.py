@@ -1,0 +1,499 @@
+"""Issue 12: never destroy a user's file, never a traceback, caches that heal, no runaway work.
+
+One test (at least) per failure of the issue's "Why", each through the command line as a user runs it:
+the exit code, a one-line message without a traceback, and the input files' bytes unchanged afterwards.
+The limits named here are documented in docs/CONTRACT.md section 4 (``shiftpsn.base.limits``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from shiftpsn.base.spec import CoreSpec, uniform_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------------------- helpers
+def snapshot(*paths) -> dict:
+    """Bytes of each input file (to check afterwards that nothing overwrote them)."""
+    return {Path(p): Path(p).read_bytes() for p in paths}
+
+
+def assert_unchanged(snap: dict) -> None:
+    for path, data in snap.items():
+        assert path.is_file(), f"input {path} was removed"
+        assert path.read_bytes() == data, f"input {path} was changed"
+
+
+def assert_outcome(proc, code: int, *fragments: str) -> str:
+    """Exit ``code``; no traceback anywhere; for a failure exactly one line on stderr holding every
+    fragment. Returns stderr (failure) or stdout (success)."""
+    both = proc.stdout + proc.stderr
+    assert "Traceback" not in both, both[-3000:]
+    assert proc.returncode == code, f"exit {proc.returncode}, expected {code}; stderr: {proc.stderr[-2000:]}"
+    if code == 0:
+        return proc.stdout
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1, f"expected one line, got: {err!r}"
+    for f in fragments:
+        assert f in err, f"{f!r} not in {err!r}"
+    return err
+
+
+def strict_json(text: str):
+    """json.loads that refuses NaN / Infinity (which are not JSON)."""
+    def bad(name):
+        raise ValueError(f"bare {name} in JSON")
+    return json.loads(text, parse_constant=bad)
+
+
+def small_spec(**kw) -> CoreSpec:
+    return uniform_spec(channels=2, order=2, dilation=1, **kw)
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A small spec core.json and a stimulus x.npy in a fresh folder."""
+    spec = tmp_path / "core.json"
+    small_spec().save(spec)
+    x = tmp_path / "x.npy"
+    np.save(x, np.array([[1, -3], [5, 7], [-8, 2], [0, 1]], dtype=np.int64))
+    return spec, x
+
+
+def spec64(threshold) -> CoreSpec:
+    """A legal spec with a 64-bit accumulator (input_width 41 + shifts 0..21 + 1 + 1)."""
+    return CoreSpec(channels=2, order=2, dilation=1, input_width=41, exp_min=0, exp_max=21,
+                    shift=[[0, 21], [21, 0]], sign=[[1, 1], [1, -1]], threshold=threshold)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny trained network (model.pt) for export."""
+    out = tmp_path_factory.mktemp("ckpt")
+    proc = run_cli("train", "--task", "seq-digits", "--neuron", "mulfree", "--order", "2", "--epochs", "1",
+                   "--width", "4", "--train-subset", "32", "--test-subset", "16", "--quiet",
+                   "--output-dir", out / "run", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out / "run" / "model.pt"
+
+
+# ---------------------------------------------------------------- Why 1: data loss
+def test_generate_does_not_replace_the_spec_beside_the_verilog(files):
+    """`generate --spec core.json --output core.v` used to write CORE.json's description to core.json."""
+    spec, _ = files
+    snap = snapshot(spec)
+    proc = run_cli("generate", "--spec", spec, "--output", spec.with_suffix(".v"), timeout=120)
+    assert_outcome(proc, 0)
+    assert_unchanged(snap)
+    desc = spec.parent / "core.core.json"
+    assert desc.is_file(), "the description goes to core.core.json"
+    info = strict_json(desc.read_text())
+    assert info["top"] == "shiftpsn_core" and info["spec"] == CoreSpec.load(spec).to_dict()
+
+
+def test_generate_refuses_when_the_description_would_be_the_spec(tmp_path):
+    """A spec that happens to carry the description's name is not overwritten either (exit 2, both paths)."""
+    spec = tmp_path / "core.core.json"
+    small_spec().save(spec)
+    snap = snapshot(spec)
+    proc = run_cli("generate", "--spec", spec, "--output", tmp_path / "core.v", timeout=120)
+    assert_outcome(proc, 2, str(spec))
+    assert_unchanged(snap)
+    assert not (tmp_path / "core.v").exists()
+
+
+def test_generate_beside_an_exported_spec(tmp_path, checkpoint):
+    """`export --output build/layer0.json` then `generate --output build/layer0.v` kept both files."""
+    build = tmp_path / "build"
+    spec = build / "layer0.json"
+    assert_outcome(run_cli("export", "--checkpoint", checkpoint, "--output", spec, timeout=300), 0)
+    snap = snapshot(spec, build / "layer0.export.json", checkpoint)
+    assert_outcome(run_cli("generate", "--spec", spec, "--output", build / "layer0.v", timeout=120), 0)
+    assert_unchanged(snap)
+    assert (build / "layer0.core.json").is_file()
+    # sim reads the description under its new name (top and spec) for --verilog alone
+    CoreSpec.load(spec)
+
+
+def test_autoselect_cache_never_merges_into_a_foreign_json(files):
+    spec, _ = files
+    snap = snapshot(spec)
+    proc = run_cli("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
+                   "--layout", "time-first", "--cache", spec, timeout=120)
+    assert_outcome(proc, 2, str(spec), "autoselect cache")
+    assert_unchanged(snap)
+
+
+def test_autoselect_cache_never_replaces_a_file_it_cannot_parse(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not JSON\n")
+    snap = snapshot(notes)
+    proc = run_cli("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
+                   "--layout", "time-first", "--cache", notes, timeout=120)
+    assert_outcome(proc, 2, str(notes))
+    assert_unchanged(snap)
+
+
+def test_autoselect_cache_has_a_format_marker_and_is_reused(tmp_path):
+    cache = tmp_path / "sub" / "autoselect.json"
+    argv = ("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
+            "--layout", "time-first", "--json", "--cache", cache)
+    first = strict_json(assert_outcome(run_cli(*argv, timeout=120), 0))
+    stored = strict_json(cache.read_text())
+    assert stored.get("format") == "shiftpsn-autoselect-1"
+    second = strict_json(assert_outcome(run_cli(*argv, timeout=120), 0))
+    assert not first["cached"] and second["cached"]
+    assert second["choice"] == first["choice"]
+
+
+def test_synth_refuses_to_write_its_report_over_the_spec(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    spec = out / "report.json"
+    small_spec().save(spec)
+    snap = snapshot(spec)
+    proc = run_cli("synth", "--spec", spec, "--target", "generic", "--output-dir", out, "--no-activity",
+                   timeout=120)
+    assert_outcome(proc, 2, str(spec))
+    assert_unchanged(snap)
+
+
+# ---------------------------------------------------------------- Why 2: thresholds of any size
+@pytest.mark.parametrize("threshold", [[2 ** 63, -(2 ** 63) - 1], [10 ** 30, -(10 ** 40)], [2 ** 62, 2 ** 63 - 1]],
+                         ids=["2^63", "10^30", "edge"])
+def test_golden_exact_for_thresholds_of_any_size(tmp_path, threshold):
+    spec = spec64(threshold)
+    assert spec.acc_width == 64
+    sp = tmp_path / "s.json"
+    spec.save(sp)
+    x = np.array([[[spec.input_max, spec.input_max], [spec.input_max, spec.input_min]],
+                  [[spec.input_min, 0], [1, -1]]], dtype=np.int64)
+    xp = tmp_path / "x.npy"
+    np.save(xp, x)
+    snap = snapshot(sp, xp)
+    assert_outcome(run_cli("golden", "--spec", sp, "--input", xp, "--output", tmp_path / "o.npz"), 0)
+    assert_unchanged(snap)
+    with np.load(tmp_path / "o.npz") as z:
+        spikes, acc = z["spikes"], z["acc"]
+    # exact, in Python integers
+    for b in range(2):
+        for t in range(2):
+            for c in range(2):
+                a = sum(spec.int_weight(c, i) * int(x[b, t - (1 - i), c])
+                        for i in range(2) if t - (1 - i) >= 0)
+                assert int(acc[b, t, c]) == a
+                assert int(spikes[b, t, c]) == int(a >= threshold[c]), (b, t, c, a, threshold[c])
+
+
+def test_regress_passes_with_a_threshold_beyond_int64(tmp_path):
+    sp = tmp_path / "s.json"
+    spec64([2 ** 63, -(2 ** 64)]).save(sp)
+    snap = snapshot(sp)
+    proc = run_cli("regress", "--spec", sp, "--steps", "60", timeout=300)
+    out = assert_outcome(proc, 0)
+    assert "PASS" in out
+    assert_unchanged(snap)
+
+
+# ---------------------------------------------------------------- Why 3: a damaged build cache heals
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing"])
+def test_sim_build_cache_heals(tmp_path, files, damage):
+    spec, x = files
+    env = dict(os.environ, SHIFTPSN_SIM_BUILD=str(tmp_path / "build"))
+    argv = ("rtl-run", "--spec", spec, "--input", x, "--output", tmp_path / "r.npz")
+    assert_outcome(run_cli(*argv, env=env, timeout=300), 0)
+    (sim,) = (tmp_path / "build").glob("icarus-*/sim.vvp")
+    data = sim.read_bytes()
+    if damage == "truncated":
+        sim.write_bytes(data[: len(data) // 3])
+    elif damage == "garbage":
+        sim.write_bytes(np.random.default_rng(0).integers(0, 256, len(data), dtype=np.uint8).tobytes())
+    else:
+        sim.unlink()
+    snap = snapshot(spec, x)
+    (tmp_path / "r.npz").unlink()
+    proc = run_cli(*argv, env=env, timeout=300)
+    out = assert_outcome(proc, 0)
+    said = [ln for ln in out.splitlines() if "rebuild" in ln]
+    assert len(said) == 1, f"one line should say that the cache is rebuilt: {out!r}"
+    assert_unchanged(snap)
+    with np.load(tmp_path / "r.npz") as z:
+        from shiftpsn.golden.integer import run as golden
+        spikes, acc = golden(CoreSpec.load(spec), np.load(x))
+        assert np.array_equal(z["spikes"], spikes) and np.array_equal(z["acc"], acc)
+    # and a third run trusts the healed build again (no rebuild line)
+    out = assert_outcome(run_cli(*argv, env=env, timeout=300), 0)
+    assert "rebuild" not in out
+
+
+# ---------------------------------------------------------------- Why 4: one line, never a traceback
+def _spec_text(**replace) -> str:
+    text = small_spec().to_json()
+    for key, value in replace.items():
+        old = f'"{key}": {json.dumps(small_spec().to_dict()[key])}'
+        assert old in text
+        text = text.replace(old, f'"{key}": {value}')
+    return text
+
+
+@pytest.mark.parametrize("command", ["golden", "generate", "rtl-run"])
+@pytest.mark.parametrize("case", ["long-int", "deep-json", "huge-file"])
+def test_spec_parsing_limits(tmp_path, files, command, case):
+    _, x = files
+    sp = tmp_path / "bad.json"
+    if case == "long-int":
+        sp.write_text(_spec_text(channels="1" * 5000))
+        fragment = "digits"
+    elif case == "deep-json":
+        sp.write_text("[" * 100_000 + "]" * 100_000)
+        fragment = "nest"
+    else:
+        with open(sp, "w") as f:
+            f.write(_spec_text().rstrip()[:-1] + ', "name": "' + "x" * (17 << 20) + '"}')
+        fragment = "bytes"
+    snap = snapshot(sp, x)
+    out = tmp_path / ("o.npz" if command != "generate" else "core.v")
+    argv = {"golden": ("--input", x, "--output", out), "rtl-run": ("--input", x, "--output", out),
+            "generate": ("--output", out)}[command]
+    assert_outcome(run_cli(command, "--spec", sp, *argv, timeout=60), 2, str(sp), fragment)
+    assert_unchanged(snap)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["golden", "rtl-run"])
+def test_npy_header_with_an_enormous_shape(tmp_path, files, command):
+    spec, _ = files
+    big = tmp_path / "big.npy"
+    header = "{'descr': '<i8', 'fortran_order': False, 'shape': (100000000000, 2), }"
+    header += " " * (117 - len(header)) + "\n"
+    big.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + b"\0" * 64)
+    snap = snapshot(spec, big)
+    proc = run_cli(command, "--spec", spec, "--input", big, "--output", tmp_path / "o.npz", timeout=60)
+    assert_outcome(proc, 2, str(big), "limit")
+    assert_unchanged(snap)
+
+
+@pytest.mark.parametrize("blob", ["{}", "format-only", "no-state"])
+def test_checkpoint_without_the_expected_keys(tmp_path, blob):
+    import torch
+
+    from shiftpsn.golden.train.checkpoints import FORMAT
+
+    ck = tmp_path / "model.pt"
+    torch.save({"{}": {}, "format-only": {"format": FORMAT},
+                "no-state": {"format": FORMAT, "config": {"model": {"task": "seq-digits"}}}}[blob], ck)
+    snap = snapshot(ck)
+    proc = run_cli("export", "--checkpoint", ck, "--output", tmp_path / "s.json", timeout=120)
+    assert_outcome(proc, 2, str(ck))
+    assert_unchanged(snap)
+
+
+TRAIN = ("train", "--task", "seq-digits", "--neuron", "mulfree", "--epochs", "1", "--width", "4",
+         "--train-subset", "32", "--test-subset", "16", "--quiet")
+
+
+@pytest.mark.parametrize("option,value", [
+    ("--seed", "-1"), ("--seed", str(2 ** 32)), ("--seed", str(10 ** 30)),
+    ("--weight-decay", "nan"), ("--weight-decay", "-1"), ("--lr", "inf"), ("--lr", "-0.5"),
+    ("--width", "100000000"), ("--layers", "100000"), ("--order", "100000"), ("--batch-size", "0"),
+])
+def test_train_hyper_parameters_checked_up_front(tmp_path, option, value):
+    t0 = time.monotonic()
+    proc = run_cli(*TRAIN, "--output-dir", tmp_path / "o", option, value, timeout=120)
+    assert_outcome(proc, 2, option)
+    assert not (tmp_path / "o").exists()
+    assert time.monotonic() - t0 < 30, "checked before any work"
+
+
+@pytest.mark.parametrize("argv,option", [
+    (("regress", "--seed", "-1"), "--seed"),
+    (("regress", "--seed", str(2 ** 32)), "--seed"),
+    (("synth", "--seed", "-5", "--target", "generic", "--output-dir", "{tmp}/s"), "--seed"),
+    (("autoselect", "--shape", "100000,100000,100000", "--order", "2", "--dilation", "1"), "--shape"),
+    (("autoselect", "--shape", "8,4,4", "--order", "100000000", "--dilation", "1"), "--order"),
+    (("autoselect", "--shape", "8,4,4", "--order", "2", "--dilation", "1", "--repeats", "100000000"),
+     "--repeats"),
+], ids=lambda a: "-".join(map(str, a[:3])) if isinstance(a, tuple) else a)
+def test_numbers_out_of_range_exit_2(tmp_path, argv, option):
+    argv = [str(a).format(tmp=tmp_path) for a in argv]
+    assert_outcome(run_cli(*argv, timeout=60), 2, option)
+
+
+def test_unwritable_home_falls_back_to_a_temporary_tool_cache(tmp_path, files):
+    """HOME a file (so ~/.cache cannot be made): the WebAssembly tools' cache moves to a temp dir."""
+    spec, _ = files
+    home = tmp_path / "home"
+    home.write_text("not a directory\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "YOWASP_CACHE_DIR")}
+    env["HOME"] = str(home)
+    snap = snapshot(spec, home)
+    proc = run_cli("generate", "--spec", spec, "--output", tmp_path / "v" / "core.v", env=env, timeout=600)
+    assert_outcome(proc, 0)
+    assert_unchanged(snap)
+    assert (tmp_path / "v" / "core.v").is_file()
+
+
+@pytest.mark.parametrize("command", ["golden", "generate"])
+def test_spec_from_a_device_file(tmp_path, files, command):
+    _, x = files
+    argv = ("--output", tmp_path / "core.v") if command == "generate" else \
+        ("--input", x, "--output", tmp_path / "o.npz")
+    proc = run_cli(command, "--spec", "/dev/zero", *argv, timeout=30)
+    assert_outcome(proc, 2, "/dev/zero")
+
+
+# ---------------------------------------------------------------- Why 5: wrong outcomes
+def test_synth_verilog_without_the_module_is_bad_input(tmp_path, files):
+    spec, _ = files
+    v = tmp_path / "other.v"
+    v.write_text("module other(input a, output b);\n  assign b = a;\nendmodule\n")
+    snap = snapshot(spec, v)
+    proc = run_cli("synth", "--spec", spec, "--verilog", v, "--target", "generic", "--output-dir",
+                   tmp_path / "s", "--no-activity", timeout=120)
+    assert_outcome(proc, 2, str(v), "shiftpsn_core")
+    assert_unchanged(snap)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "1e308"])
+def test_synth_clock_checked_at_parse_time(tmp_path, files, value):
+    spec, _ = files
+    proc = run_cli("synth", "--spec", spec, "--target", "generic", "--output-dir", tmp_path / "s",
+                   f"--clock-mhz={value}", timeout=60)
+    assert_outcome(proc, 2, "--clock-mhz")
+    assert "[synth" not in proc.stdout, "rejected before any tool ran"
+    assert not (tmp_path / "s").exists()
+
+
+def test_train_that_diverged_exits_1_and_writes_no_bare_nan(tmp_path):
+    out = tmp_path / "o"
+    proc = run_cli("train", "--task", "seq-digits", "--neuron", "mulfree", "--epochs", "2", "--width", "8",
+                   "--train-subset", "64", "--test-subset", "64", "--quiet", "--lr", "1e30", "--batch-size", "8",
+                   "--output-dir", out, timeout=300)
+    assert_outcome(proc, 1, "diverged")
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            strict_json(line)
+    for f in out.glob("*.json"):
+        strict_json(f.read_text())
+
+
+@pytest.mark.parametrize("option", ["--test-subset", "--train-subset"])
+def test_more_samples_than_exist_is_an_error(tmp_path, option):
+    argv = list(TRAIN)
+    i = argv.index(option)
+    argv[i + 1] = "100000"
+    proc = run_cli(*argv, "--output-dir", tmp_path / "o", timeout=120)
+    assert_outcome(proc, 2, option, "100000")
+
+
+# ---------------------------------------------------------------- Why 6: runaway work
+@pytest.mark.parametrize("change,fragment", [("channels", "channels"), ("dilation", "storage")])
+def test_generate_size_limits_checked_up_front(tmp_path, change, fragment):
+    s = small_spec()
+    if change == "channels":
+        n = 100_000
+        s = s.replace(channels=n, shift=[s.shift[0]] * n, sign=[s.sign[0]] * n, threshold=[0] * n)
+    else:
+        s = s.replace(dilation=10 ** 6)
+    sp = tmp_path / "big.json"
+    s.save(sp)
+    snap = snapshot(sp)
+    t0 = time.monotonic()
+    proc = run_cli("generate", "--spec", sp, "--output", tmp_path / "core.v", timeout=60)
+    assert_outcome(proc, 2, fragment, "limit")
+    assert time.monotonic() - t0 < 20
+    assert_unchanged(snap)
+
+
+def test_regress_steps_limit(tmp_path):
+    t0 = time.monotonic()
+    proc = run_cli("regress", "--steps", str(10 ** 9), timeout=60)
+    assert_outcome(proc, 2, "--steps", "limit")
+    assert time.monotonic() - t0 < 20
+
+
+def test_generate_prints_progress(tmp_path, files):
+    spec, _ = files
+    out = assert_outcome(run_cli("generate", "--spec", spec, "--output", tmp_path / "core.v", timeout=120), 0)
+    assert len(out.splitlines()) >= 3, f"a line per generation step: {out!r}"
+
+
+# ---------------------------------------------------------------- Why 7: newcomer snags
+def test_rtl_run_creates_its_output_directory(tmp_path, files):
+    spec, x = files
+    snap = snapshot(spec, x)
+    out = tmp_path / "new" / "dir" / "r.npz"
+    assert_outcome(run_cli("rtl-run", "--spec", spec, "--input", x, "--output", out, timeout=300), 0)
+    assert out.is_file()
+    assert_unchanged(snap)
+
+
+def test_export_creates_its_output_directory(tmp_path, checkpoint):
+    snap = snapshot(checkpoint)
+    out = tmp_path / "new" / "dir" / "layer.json"
+    proc = run_cli("export", "--checkpoint", checkpoint, "--output", out, "--stimulus",
+                   tmp_path / "other" / "x.npy", timeout=300)
+    assert_outcome(proc, 0)
+    assert out.is_file() and (tmp_path / "other" / "x.npy").is_file()
+    assert_unchanged(snap)
+
+
+def test_regress_says_why_output_beats_differ_from_steps():
+    proc = run_cli("regress", "--steps", "3000", timeout=300)
+    out = assert_outcome(proc, 0)
+    (line,) = [ln for ln in out.splitlines() if "PASS" in ln]
+    assert "3000 steps" in line and "reset" in line, line
+
+
+@pytest.mark.parametrize("argv", [
+    ("train", "--task", "seq-digits", "--neuron", "mulfree", "--epochs", "30", "--quiet",
+     "--output-dir", "{blocker}/o"),
+    ("regress", "--steps", "3000", "--waves", "{blocker}/w"),
+    ("golden", "--spec", "{spec}", "--input", "{x}", "--output", "{blocker}/o.npz"),
+    ("rtl-run", "--spec", "{spec}", "--input", "{x}", "--output", "{blocker}/o.npz"),
+    ("export", "--checkpoint", "{ckpt}", "--output", "{blocker}/s.json"),
+    ("synth", "--spec", "{spec}", "--target", "generic", "--output-dir", "{blocker}/s"),
+    ("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--cache", "{blocker}/c.json"),
+], ids=lambda a: a[0])
+def test_unwritable_output_found_before_the_work(tmp_path, files, checkpoint, argv):
+    """An output under a regular file (so it cannot be written): exit 2 before any work is done."""
+    spec, x = files
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a directory\n")
+    snap = snapshot(spec, x, blocker, checkpoint)
+    argv = [a.format(blocker=blocker, spec=spec, x=x, ckpt=checkpoint) for a in argv]
+    t0 = time.monotonic()
+    proc = run_cli(*argv, timeout=60)
+    assert_outcome(proc, 2, str(blocker))
+    assert time.monotonic() - t0 < 30
+    assert "building" not in proc.stdout and "[synth" not in proc.stdout
+    assert_unchanged(snap)
+
+
+# ---------------------------------------------------------------- atomic writes
+def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path):
+    from shiftpsn.base.paths import atomic_write
+
+    target = tmp_path / "f.json"
+    target.write_text("old\n")
+
+    def half(f):
+        f.write(b"new, but ")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, half)
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"], "no temporary file left behind"
+    atomic_write(target, b"new\n")
+    assert target.read_text() == "new\n"
