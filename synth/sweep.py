@@ -130,14 +130,18 @@ def plot(rows: list[dict], param: str, path: Path) -> None:
     sel = [r for r in rows if r["param"] == param]
     akey, alabel = area_key(sel)
     fig, (ax_a, ax_e) = plt.subplots(1, 2, figsize=(10, 4))
+    # one colour per arithmetic in both panels; the line style tells the energy model apart
+    colour = {"shift": "tab:blue", "mac": "tab:orange"}
     for arith in sorted({r["arith"] for r in sel}, reverse=True):
         pts = sorted((r for r in sel if r["arith"] == arith), key=lambda r: r["value"])
         xs = [r["value"] for r in pts]
-        ax_a.plot(xs, [r.get(akey) for r in pts], "o-", label=arith)
-        ax_e.plot(xs, [r.get("energy_pj_per_step_model") for r in pts], "o--", label=f"{arith} model")
+        c = colour.get(arith)
+        ax_a.plot(xs, [r.get(akey) for r in pts], "o-", color=c, label=arith)
+        ax_e.plot(xs, [r.get("energy_pj_per_step_model") for r in pts], "o--", color=c,
+                  label=f"{arith}, op-count model")
         if any(r.get("energy_pj_per_step_activity") is not None for r in pts):
-            ax_e.plot(xs, [r.get("energy_pj_per_step_activity") for r in pts], "s-",
-                      label=f"{arith} activity")
+            ax_e.plot(xs, [r.get("energy_pj_per_step_activity") for r in pts], "s-", color=c,
+                      label=f"{arith}, simulated activity")
     ax_a.set_xlabel(param)
     ax_a.set_ylabel(alabel)
     ax_a.set_title(f"{alabel} vs {param}")

@@ -90,3 +90,21 @@ def test_one_import_root_from_outside_the_repository(tmp_path):
                        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "importable: []"
+
+
+def test_no_tracked_file_points_outside_the_repository():
+    """Users who clone shiftpsn have only the repository: docs and code cite docs/CONTRACT.md and the
+    papers by title and arXiv id, never a path outside the checkout."""
+    files = subprocess.check_output(["git", "ls-files"], cwd=ROOT, text=True).split()
+    bad = []
+    for name in files:
+        if name.startswith("tests/") or name.startswith("results/runs/"):
+            continue
+        try:
+            text = (ROOT / name).read_text()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for needle in ("../shared", "shared/INTERFACE", "INTERFACE.md", "shared/TOOLCHAIN", "papers/00"):
+            if needle in text:
+                bad.append(f"{name}: {needle}")
+    assert not bad, bad[:20]

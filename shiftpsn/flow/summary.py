@@ -87,6 +87,12 @@ def _plot_training(result: dict, path: Path) -> Path:
     return path
 
 
+def shift_advantage(key: str, ratio: float) -> float:
+    """How many times better the shift-add core is than the mac baseline on one figure: the report's
+    ratio (baseline / core) for costs (area, cells, energy), its inverse for Fmax (higher is better)."""
+    return 1.0 / ratio if key == "fmax_mhz" else ratio
+
+
 def _plot_ratios(synth: dict, path: Path) -> Path:
     import matplotlib
 
@@ -97,15 +103,22 @@ def _plot_ratios(synth: dict, path: Path) -> Path:
     for target, r in synth.items():
         for key, label, _ in _METRICS:
             v = r["ratio"].get(key)
-            if v is not None and key != "storage_area_share":
-                labels.append(f"{target}\n{label.split(' (')[0]}")
-                values.append(v)
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(values)), 3.4))
-    ax.bar(range(len(values)), values, color=["tab:red" if v > 1 else "tab:green" for v in values])
-    ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_xticks(range(len(values)), labels, fontsize=7)
-    ax.set_ylabel("mac / shift")
-    ax.set_title("multiplier baseline relative to the shift-add core")
+            if v is not None and v > 0 and key != "storage_area_share":
+                labels.append(f"{target}: {label}")
+                values.append(shift_advantage(key, v))
+    # horizontal bars: long labels never overlap; green always means "shift-add is better"
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.38 * max(1, len(values))))
+    rows = range(len(values))[::-1]
+    ax.barh(list(rows), values, color=["tab:green" if v >= 1 else "tab:red" for v in values])
+    for y, v in zip(rows, values):
+        ax.text(v, y, f" {v:.2f}x", va="center", fontsize=8)
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_yticks(list(rows), labels, fontsize=8)
+    ax.set_xlim(0, max(values + [1.0]) * 1.25)
+    ax.set_xlabel("shift-add core's advantage over the mac baseline (x)")
+    fig.suptitle("Shift-add core against the multiplier (mac) baseline\n"
+                 "> 1, green: shift-add is better (smaller, faster, less energy); < 1, red: mac is better",
+                 fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
