@@ -21,9 +21,15 @@ def int_weights(spec: CoreSpec) -> np.ndarray:
                     dtype=np.int64).reshape(spec.channels, spec.order)
 
 
-def hw_thresholds(spec: CoreSpec) -> np.ndarray:
-    """(C,) int64 thresholds saturated to [acc_min, acc_max + 1] (same spikes, fits int64)."""
-    return np.array([spec.threshold_hw(c) for c in range(spec.channels)], dtype=np.int64)
+def spike(spec: CoreSpec, acc: np.ndarray) -> np.ndarray:
+    """Spikes (uint8) of accumulators ``acc`` (int64, channels last): acc >= theta[c], exact for a
+    threshold of any size. Each theta is first saturated on the accumulator grid (``threshold_hw``,
+    [acc_min, acc_max + 1]: the same spikes) and only then compared in int64; acc_max + 1 ("never")
+    is kept as a mask because for a 64-bit accumulator it does not fit int64."""
+    th = [spec.threshold_hw(c) for c in range(spec.channels)]
+    never = np.array([t > spec.acc_max for t in th], dtype=bool)
+    th64 = np.array([min(t, spec.acc_max) for t in th], dtype=np.int64)
+    return ((acc >= th64) & ~never).astype(np.uint8)
 
 
 def accumulate(spec: CoreSpec, x: np.ndarray) -> np.ndarray:
@@ -50,5 +56,5 @@ def run(spec: CoreSpec, x) -> tuple[np.ndarray, np.ndarray]:
     shape = np.shape(x)
     xs = check_stimulus(x, spec)
     acc = accumulate(spec, xs)
-    spikes = (acc >= hw_thresholds(spec)).astype(np.uint8)
+    spikes = spike(spec, acc)
     return spikes.reshape(shape), acc.reshape(shape)

@@ -281,12 +281,13 @@ class ShiftPSNEngine(wiring.Component):
     weights live in memory (the organisation and the hazard argument are in the module docstring).
 
     Pipeline: the beat counter addresses the history (and weight) memories when a beat is accepted;
-    stage 1 holds the beat while the memories' read data arrive, forms the taps (masked to zero on
-    ``first`` or in the first step after reset), writes the history back, and feeds L
-    :class:`NeuronDatapath` lanes (``spec.pipeline`` register stages in their adder trees); the output
-    register holds one beat. Everything advances when the output register is empty or being read
+    stage 1 holds the beat while the memories' read data arrive, masks the history to zero on
+    ``first`` or in the first step after reset, and writes the history back; stage 2 registers the
+    read data (block RAM clock-to-out leaves little of a cycle) and feeds L :class:`NeuronDatapath`
+    lanes (``spec.pipeline`` register stages in their adder trees); the output register holds one
+    beat. Everything advances when the output register is empty or being read
     (``i.ready = ~o.valid | o.ready``): one beat per cycle while ``o.ready`` is high, nothing lost,
-    duplicated or reordered under back-pressure. Latency ``spec.pipeline + 2`` cycles; a time step
+    duplicated or reordered under back-pressure. Latency ``spec.pipeline + 3`` cycles; a time step
     takes ``beats_per_step`` cycles. ``rst`` (synchronous) clears the valid flags and the beat
     counter, and makes the next time step read empty histories; it clears no memory and no weight.
 
@@ -335,7 +336,7 @@ class ShiftPSNEngine(wiring.Component):
     @property
     def latency(self) -> int:
         """Cycles from an input handshake to its output beat being valid (o.ready held high)."""
-        return self._spec.pipeline + 2
+        return self._spec.pipeline + 3
 
     @property
     def cycles_per_step(self) -> int:
@@ -355,7 +356,8 @@ class ShiftPSNEngine(wiring.Component):
     def registers(self) -> dict[str, int]:
         """Flip-flops by role, as documented (memories and their read registers excluded):
         counters (beat counter, channel base or row counter, ``fresh``), stage1 (valid, first,
-        history-first, beat address, the L inputs), config (runtime "fixed" register file),
+        history-first, beat address, the L inputs), stage2 (valid, first, the taps, the memory
+        weights), config (runtime "fixed" register file),
         pipeline (adder trees and valid/first stages), output (payload), handshake (o.valid), total.
         Adder-tree registers are counted when the engine is elaborated."""
         s = self._spec
@@ -367,9 +369,15 @@ class ShiftPSNEngine(wiring.Component):
             counter += max(1, ceil_log2(s.channels // s.lanes))
         elif mode == "ports":
             counter += s.channel_addr_width
+        stage2 = 2 + s.input_width * sum(1 for j in range(s.lanes) for i, delay in enumerate(s.tap_delays)
+                                         if delay <= s.history_slots and self._tap_used(j, i))
+        if mode != "fixed":  # one register per weight read port
+            ports = s.lanes if mode == "wide" else min(s.lanes, s.channels)
+            stage2 += ports * (s.order * s.weight_tap_width + s.threshold_width)
         regs = {
             "counters": counter,
             "stage1": 3 + s.beat_addr_width + s.lanes * s.input_width,
+            "stage2": stage2,
             "config": RuntimeWeights.register_bits_of(s) if mode == "fixed" and s.weights == "runtime" else 0,
             "pipeline": sum(d.register_bits for d in self._datapaths) + 2 * s.pipeline,
             "output": s.lanes + 1 + (s.lanes * s.acc_width if s.emit_acc else 0),
@@ -422,30 +430,57 @@ class ShiftPSNEngine(wiring.Component):
                          hist_wr.addr.eq(beat1), hist_wr.en.eq(valid1 & advance),
                          hist_wr.data.eq(Cat(x1[j], olds[j][: (S - 1) * W]))]
 
+        # ---- stage 2: the taps read from the history memory (and the memory weights) registered:
+        # block RAM clock-to-out leaves little of a cycle, so nothing but wires follows it
+        valid2, first2 = Signal(name="valid_s2"), Signal(name="first_s2")
+        loads = [valid2.eq(valid1), first2.eq(first1)]
+        taps2 = []
+        for j in range(L):
+            lane_taps = []
+            for i, delay in enumerate(s.tap_delays):
+                if delay > S or not self._tap_used(j, i):
+                    lane_taps.append(Const(0, W))  # a zero tap (constant weights): not stored
+                    continue
+                reg = Signal(signed(W), name=f"tap{j}_{i}_s2")
+                loads.append(reg.eq(x1[j] if delay == 0 else olds[j][(delay - 1) * W: delay * W]))
+                lane_taps.append(reg)
+            taps2.append(lane_taps)
+        weights2 = [None] * L
+        registered = {}  # one register per weight read port (lanes may share a port)
+        for j in range(L):
+            if lane_weights[j] is None:
+                continue
+            taps_word, threshold = lane_weights[j]
+            if mode == "fixed":  # registers that change only by configuration: nothing to align
+                weights2[j] = (taps_word, threshold)
+                continue
+            key = id(taps_word)
+            if key not in registered:
+                q = len(registered)
+                t2 = Signal(len(taps_word), name=f"weights{q}_s2")
+                h2 = Signal(signed(s.threshold_width), name=f"threshold{q}_s2")
+                loads += [t2.eq(taps_word), h2.eq(threshold)]
+                registered[key] = (t2, h2)
+            weights2[j] = registered[key]
+        with m.If(advance):
+            m.d.sync += loads
+
         # ---- L lanes
         self._datapaths = []
         accs, spikes = [], []
         for j in range(L):
-            taps = []
-            for delay in s.tap_delays:
-                if delay == 0:
-                    taps.append(x1[j])
-                elif delay <= S:
-                    taps.append(olds[j][(delay - 1) * W: delay * W])
-                else:
-                    taps.append(Const(0, W))
             channel = j % C if (mode == "fixed" and s.weights == "constant") else None
             dp = m.submodules[f"lane{j}"] = NeuronDatapath(spec=s, channel=channel)
             self._datapaths.append(dp)
-            m.d.comb += [dp.taps.eq(Cat(*taps)), dp.advance.eq(advance)]
+            m.d.comb += [dp.taps.eq(Cat(*taps2[j])), dp.advance.eq(advance)]
             if channel is None:
-                taps_word, threshold = lane_weights[j]
+                taps_word, threshold = weights2[j]
                 m.d.comb += [(dp.weight if s.arith == "mac" else dp.tap).eq(taps_word), dp.threshold.eq(threshold)]
             accs.append(dp.acc)
             spikes.append(dp.spike)
 
         # ---- valid and first beside the adder-tree stages, then the output register
-        valid, first = valid1, first1
+        valid, first = valid2, first2
         for q in range(s.pipeline):
             valid_q, first_q = Signal(name=f"valid_p{q}"), Signal(name=f"first_p{q}")
             with m.If(advance):
@@ -458,6 +493,14 @@ class ShiftPSNEngine(wiring.Component):
                 if s.emit_acc:
                     m.d.sync += self.o.payload.acc.eq(Cat(accs))
         return m
+
+    def _tap_used(self, lane: int, i: int) -> bool:
+        """Whether lane ``lane``'s tap i can be nonzero: always, except a constant zero tap of a lane
+        with a fixed channel (its weight is wiring)."""
+        s = self._spec
+        if s.weights == "constant" and weight_mode(s) == "fixed":
+            return s.shift[lane % s.channels][i] is not None
+        return True
 
     def _weights(self, m: Module, accepted, last, advance, mode: str) -> list | None:
         """Per lane ``(taps, threshold)`` values valid in stage 1 (None entries for constant lanes)."""
@@ -492,4 +535,5 @@ class ShiftPSNEngine(wiring.Component):
         for q in range(store.ports):
             addr = base + q
             m.d.comb += store.addr[q].eq(Mux(addr >= C, addr - C, addr))
-        return [(store.taps[j % C], store.thresholds[j % C]) for j in range(L)]
+        per_port = [(store.taps[q], store.thresholds[q]) for q in range(store.ports)]
+        return [per_port[j % C] for j in range(L)]

@@ -1,7 +1,7 @@
 """Verilog and CORE.json export of :class:`ShiftPSNCore` (the contract in docs/ARCHITECTURE.md).
 
     >>> core = generate(spec)            # GeneratedVerilog: .verilog (str), .info (CORE.json dict)
-    >>> info = write_verilog(spec, "out/CORE.v")   # writes out/CORE.v and out/CORE.json
+    >>> info = write_verilog(spec, "out/CORE.v")   # writes out/CORE.v and out/CORE.core.json
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from amaranth.lib import wiring
 
 from shiftpsn.base import ports as payload_ports
 from shiftpsn.base.errors import UsageError
-from shiftpsn.base.paths import ensure_parent
+from shiftpsn.base.limits import check_generate, load_json
+from shiftpsn.base.paths import atomic_write, description_path, prepare_output
 from shiftpsn.base.spec import CoreSpec, is_verilog_name
 
 from .core import ShiftPSNCore
@@ -40,19 +41,25 @@ def check_top_name(top: str) -> str:
     return top
 
 
-def generate(spec: CoreSpec, top: str | None = None) -> GeneratedVerilog:
+def generate(spec: CoreSpec, top: str | None = None, progress=None) -> GeneratedVerilog:
     """Generate the Verilog-2001 of a core and its description (the CORE.json dict).
 
     Parameters
     ----------
     spec : CoreSpec
-        The core to build.
+        The core to build; one beyond the size limits of :func:`shiftpsn.base.limits.check_generate`
+        is refused (UsageError naming the limit and the value) before any work.
     top : str, optional
         Name of the top-level Verilog module; default ``spec.name``.
+    progress : callable, optional
+        Called with one line before each step (elaboration, each conversion by Yosys).
     """
     if not isinstance(spec, CoreSpec):
         raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
     top = check_top_name(spec.name if top is None else top)
+    check_generate(spec)
+    say = progress or (lambda msg: None)
+    say(f"elaborating {spec.channels} channel(s) ({spec.storage_bits} delay-line bits) ...")
     texts = []
     if not spec.parallel:
         # lanes < positions * channels: the time-multiplexed engine (histories in block RAM)
@@ -61,9 +68,11 @@ def generate(spec: CoreSpec, top: str | None = None) -> GeneratedVerilog:
         # Every runtime channel is the same circuit: one lane module, instantiated C times.
         lane_module = f"{top}_lane"
         core = ShiftPSNCore(spec=spec, lane_module=lane_module)
+        say(f"converting the lane module {lane_module} to Verilog (Yosys) ...")
         texts.append(_convert(core.shared_lane, lane_module))
     else:
         core = ShiftPSNCore(spec=spec)
+    say(f"converting {top} to Verilog (Yosys) ...")
     texts.append(_convert(core, top))
     return GeneratedVerilog(verilog="\n".join(texts), info=_describe(core, top))
 
@@ -72,32 +81,43 @@ def _convert(component: wiring.Component, name: str) -> str:
     return verilog.convert(component, name=name, emit_src=False, strip_internal_attrs=True)
 
 
-def write_verilog(spec: CoreSpec, verilog_path: str | os.PathLike, top: str | None = None) -> dict:
-    """Write the core's Verilog to ``verilog_path`` and its CORE.json beside it (same stem,
-    ``.json``); return the CORE.json dict. Raises UsageError for an unusable output path."""
-    path = check_output_path(verilog_path)
-    json_path = path.with_suffix(".json")
-    core = generate(spec, top)
-    try:
-        path.write_text(core.verilog)
-        json_path.write_text(json.dumps(core.info, indent=1) + "\n")
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror}") from None
+def write_verilog(spec: CoreSpec, verilog_path: str | os.PathLike, top: str | None = None,
+                  inputs=(), progress=None) -> dict:
+    """Write the core's Verilog to ``verilog_path`` and its CORE.json description beside it
+    (``core.v`` -> ``core.core.json``, :func:`shiftpsn.base.paths.description_path`); return the
+    CORE.json dict. Both writes are atomic. Raises UsageError for an unusable output path, one that
+    is one of ``inputs`` (the spec, ...), or a description path holding a file that is no description."""
+    path = check_output_path(verilog_path, inputs)
+    json_path = description_path(path)
+    core = generate(spec, top, progress=progress)
+    atomic_write(path, core.verilog)
+    atomic_write(json_path, json.dumps(core.info, indent=1) + "\n")
     return core.info
 
 
-def check_output_path(verilog_path: str | os.PathLike) -> Path:
-    """Return the Verilog output path if it (and CORE.json beside it) can be written, creating its
-    directory if needed, else raise UsageError."""
+def check_output_path(verilog_path: str | os.PathLike, inputs=()) -> Path:
+    """Return the Verilog output path if it and its description (``<stem>.core.json``) can be
+    written, creating its directory if needed, else raise UsageError: neither may be one of
+    ``inputs``, and an existing description path must hold a description (never a user's file)."""
     path = Path(verilog_path)
     if path.suffix == ".json":
-        raise UsageError(f"output {path}: the Verilog file must not end in .json (CORE.json goes beside it)")
-    ensure_parent(path)
-    if path.is_dir():
-        raise UsageError(f"output {path} is a directory")
-    if not os.access(path.parent, os.W_OK):
-        raise UsageError(f"output directory is not writable: {path.parent}")
+        raise UsageError(f"output {path}: the Verilog file must not end in .json (its description "
+                         f"{description_path(path).name} goes beside it)")
+    prepare_output(path, inputs)
+    desc = description_path(path)
+    prepare_output(desc, inputs, what="core description")
+    if desc.exists() and not _is_description(desc):
+        raise UsageError(f"{desc} exists and is not a core description written by shiftpsn generate; "
+                         f"move it or choose another --output than {path}")
     return path
+
+
+def _is_description(path: Path) -> bool:
+    try:
+        d = load_json(path, "core description")
+    except UsageError:
+        return False
+    return isinstance(d, dict) and "top" in d and "ports" in d and "spec" in d
 
 
 def _describe(core: ShiftPSNCore | ShiftPSNEngine, top: str) -> dict:

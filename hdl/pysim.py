@@ -18,7 +18,7 @@ from shiftpsn.base.stimulus import from_beats, to_beats
 from .core import ShiftPSNCore
 from .engine import ShiftPSNEngine
 
-__all__ = ["pack_input", "unpack_output", "simulate_amaranth", "simulate"]
+__all__ = ["pack_input", "unpack_output", "simulate_amaranth"]
 
 
 def pack_input(spec: CoreSpec, x_t, first: bool) -> int:
@@ -127,10 +127,6 @@ def simulate_amaranth(core: ShiftPSNCore | ShiftPSNEngine, x: np.ndarray, *, loa
         spec, np.array([d[2] for d in decoded], dtype=np.int64).reshape(B, T, G, L))
     return {"spikes": spikes, "acc": acc, "first": first,
             "in_cycles": np.array(in_cycles), "out_cycles": np.array(out_cycles)}
-
-
-#: The former name of :func:`simulate_amaranth`.
-simulate = simulate_amaranth
 
 
 def _random_bits(rng: np.random.Generator, bits: int) -> int:

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.limits import MAX_VERILOG_BYTES, load_json, read_text
+from shiftpsn.base.paths import find_description
 from shiftpsn.base.ports import core_ports
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import check_stimulus
@@ -66,17 +68,15 @@ def scrambled_weights(spec: CoreSpec) -> CoreSpec:
 
 
 def file_core(verilog_path: str | Path, spec: CoreSpec | None = None) -> RTLCore:
-    """A core from a Verilog file. Top name and spec come from the CORE.json beside it (same stem,
-    ``.json``, or ``CORE.json`` in its folder) when present; ``spec`` overrides the JSON's spec;
+    """A core from a Verilog file. Top name and spec come from its CORE.json description
+    (``<stem>.core.json`` beside it; from older versions ``<stem>.json`` or ``CORE.json`` in its folder
+    when that is a description, never a spec) when present; ``spec`` overrides the JSON's spec;
     without either the default ``uniform_spec()`` is used. The Verilog's ports are checked against
     the spec's layouts (UsageError on a mismatch)."""
     path = Path(verilog_path)
     if not path.is_file():
         raise UsageError(f"Verilog file not found: {path}")
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read Verilog file {path}: {e.__class__.__name__}") from None
+    text = read_text(path, "Verilog", limit=MAX_VERILOG_BYTES)
     info = _core_json(path)
     if spec is None:
         spec = CoreSpec.from_dict(info["spec"]) if info and "spec" in info else uniform_spec()
@@ -89,13 +89,13 @@ def file_core(verilog_path: str | Path, spec: CoreSpec | None = None) -> RTLCore
 
 
 def _core_json(path: Path) -> dict | None:
-    for cand in (path.with_suffix(".json"), path.parent / "CORE.json"):
-        if cand.is_file() and cand != path:
-            try:
-                return json.loads(cand.read_text())
-            except json.JSONDecodeError as e:
-                raise UsageError(f"{cand}: invalid JSON at line {e.lineno}: {e.msg}") from None
-    return None
+    desc = find_description(path)
+    if desc is None:
+        return None
+    info = load_json(desc, "core description")
+    if not isinstance(info, dict) or not isinstance(info.get("spec", {}), dict):
+        raise UsageError(f"core description {desc}: expected a JSON object with 'top' and 'spec'")
+    return info
 
 
 def _verilog_top(text: str) -> str | None:
@@ -153,7 +153,7 @@ class Outcome:
 def cosimulate(core: RTLCore, x: np.ndarray, lengths: list[int], phases: list[Phase], *, sim: str = "icarus",
              seed: int = 0, check: bool = True, waves: bool | Path = False, waves_on_failure: bool = True,
              load_weights: bool = True, fail_fast: bool = True, progress=None) -> Outcome:
-    """Run one plan: ``x`` (N, C) holds the sequences of ``lengths`` back to back.
+    """Run one plan: ``x`` (N, C) (or (N, P, C)) holds the sequences of ``lengths`` back to back.
 
     ``waves``: True keeps a waveform under the build cache, a Path names a folder for it. A
     failing check is re-run with waveforms (same seed, so the same traffic) when
@@ -217,20 +217,21 @@ def _run_plan(core: RTLCore, plan: Plan, tmp: Path, sim: str, waves: bool, progr
 
 
 def rtl_run(core: RTLCore, x, sim: str = "icarus", progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """What the hardware computes for stimulus ``x`` ((T, C) or (B, T, C)): (spikes uint8, acc
-    int64) in the stimulus' shape. Raises CheckFailed when the core does not return one output
-    beat per input beat."""
+    """What the hardware computes for stimulus ``x`` ((T, C) or (B, T, C); with positions > 1,
+    (T, P, C) or (B, T, P, C)): (spikes uint8, acc int64) in the stimulus' shape. Raises
+    CheckFailed when the core does not return one output beat per input beat."""
     shape = np.shape(x)
     xs = check_stimulus(x, core.spec)
     if not core.spec.emit_acc:
         raise UsageError("the core does not emit accumulators (spec emit_acc = false); rtl-run "
                          "writes spikes and acc")
-    B, T, C = xs.shape
-    out = cosimulate(core, xs.reshape(B * T, C), [T] * B, [Phase(0, B)], sim=sim, check=False,
+    B, T = xs.shape[:2]
+    beats = B * T * core.spec.beats_per_step
+    out = cosimulate(core, xs.reshape(B * T, *xs.shape[2:]), [T] * B, [Phase(0, B)], sim=sim, check=False,
                    waves_on_failure=False, progress=progress)
     n = len(out.got["spikes"])
-    if n != B * T or out.verdict["stalled"]:
-        raise CheckFailed(f"the core returned {n} output beats for {B * T} input beats"
+    if n != beats or out.verdict["stalled"]:
+        raise CheckFailed(f"the core returned {n} output beats for {beats} input beats"
                           + (f" ({out.verdict['stalled']})" if out.verdict["stalled"] else ""))
     return out.got["spikes"].reshape(shape), out.got["acc"].reshape(shape)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from shiftpsn.base.paths import description_path
 from shiftpsn.base.spec import CoreSpec
 
 
@@ -206,7 +207,7 @@ FAULTS: tuple[Fault, ...] = (
 
 def write_faulty_core(fault: Fault | None, directory, spec: CoreSpec | None = None) -> Path:
     """Generate ``spec`` (default :func:`fault_spec`) with scrambled power-up weights, apply
-    ``fault`` (None: a healthy core), write ``<name>.v`` and the ``<name>.json`` beside it (top and
+    ``fault`` (None: a healthy core), write ``<name>.v`` and the ``<name>.core.json`` beside it (top and
     the real spec, as ``regress --verilog`` reads them); return the Verilog path."""
     import json
 
@@ -221,5 +222,88 @@ def write_faulty_core(fault: Fault | None, directory, spec: CoreSpec | None = No
     path = Path(directory) / f"{name}.v"
     path.write_text(text)
     info = dict(gen.info, spec=spec.to_dict())
-    path.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
+    description_path(path).write_text(json.dumps(info, indent=1) + "\n")
     return path
+
+
+# ---------------------------------------------------------------------------------- engine faults
+def engine_fault_spec() -> CoreSpec:
+    """:func:`fault_spec`'s channels and weights as a time-multiplexed engine: 4 positions, 6 lanes,
+    so 12 neurons in 2 beats per time step (the fewest an engine has: a history write that lands one
+    beat late meets the next read of the same word)."""
+    return fault_spec().replace(positions=4, lanes=6, name="fault_engine")
+
+
+def _history_wrong_address(t):
+    """Every lane writes its history back to the word of the next beat (the live beat counter)
+    instead of the word it read (the beat address held in stage 1)."""
+    return _sub(r"^(\s+history\d+)\[[^\]]+\] <=", r"\1[beat] <=", t, what="history write address")
+
+
+def _history_write_hazard(t):
+    """The history write-back is registered once more (as for timing) without forwarding: it lands
+    one beat late, at the edge where the next time step reads the same word, which then reads the
+    old history (read-during-write)."""
+    blocks = list(re.finditer(r"always @\(posedge clk\) begin\s+if \(([^)]+)\)\s+(history\d+)\[([^\]]+)\] "
+                              r"<= ([^;]+);\s+end", t))
+    if not blocks:
+        raise FaultNotApplicable("history write ports not found")
+    for n, m in reversed(list(enumerate(blocks))):
+        en, mem, addr, data = m.groups()
+        decl = re.search(rf"reg \[(\d+):0\] {mem} \[", t)
+        if not decl:
+            raise FaultNotApplicable(f"declaration of {mem} not found")
+        width = int(decl.group(1)) + 1
+        repl = (f"reg fault_pend_en{n} = 1'h0;\n  reg [31:0] fault_pend_addr{n};\n"
+                f"  reg [{width - 1}:0] fault_pend_data{n};\n"
+                f"  always @(posedge clk) begin\n"
+                f"    if (i__ready) begin\n      fault_pend_en{n} <= {en};\n"
+                f"      fault_pend_addr{n} <= {addr};\n      fault_pend_data{n} <= {data};\n    end\n"
+                f"    if (fault_pend_en{n} && i__ready)\n      {mem}[fault_pend_addr{n}] <= fault_pend_data{n};\n"
+                f"  end")
+        t = t[:m.start()] + repl + t[m.end():]
+    return t
+
+
+def _one_history_kept_on_first(t):
+    """Lane 1 does not mask its history on ``first`` in beat 0: neuron 1 (position 0, channel 1)
+    starts each sequence with the previous one's inputs."""
+    return _sub(r"assign (history1_old) = (\w+) \? (\d+'h0+) : ([^;]+);",
+                r"assign \1 = (\2 && beat_s1 != 0) ? \3 : \4;", t, count=1, what="lane 1 first mask")
+
+
+def _lanes_swapped(t):
+    """The inputs of lanes 0 and 1 are swapped when a beat enters stage 1."""
+    m = re.search(r"(\\\$\d+ ) = i__payload\[(\d+):0\];", t)
+    if not m:
+        raise FaultNotApplicable("stage-1 input register not found")
+    hi = int(m.group(2))
+    w = engine_fault_spec().input_width
+    swapped = f"{{ i__payload[{hi}:{2 * w}], i__payload[{w - 1}:0], i__payload[{2 * w - 1}:{w}] }}"
+    return t[:m.start()] + f"{m.group(1)} = {swapped};" + t[m.end():]
+
+
+def _beat_counter_off_by_one(t):
+    """The beat (neuron group) counter wraps one beat early: the last beat of a time step is
+    taken for the first of the next."""
+    if re.search(r"^\s*assign last_beat = beat;", t, flags=re.M):  # a 1-bit counter (2 beats per step)
+        return _sub(r"assign last_beat = beat;", "assign last_beat = !beat;", t, count=1, what="last beat")
+    m = re.search(r"assign last_beat = beat == (\d+)'h([0-9a-f]+);", t)
+    if not m or int(m.group(2), 16) == 0:
+        raise FaultNotApplicable("last-beat comparison not found")
+    value = int(m.group(2), 16) - 1
+    return t[:m.start()] + f"assign last_beat = beat == {m.group(1)}'h{value:x};" + t[m.end():]
+
+
+#: Faults of the time-multiplexed engine, injected into :func:`engine_fault_spec`'s Verilog.
+ENGINE_FAULTS: tuple[Fault, ...] = (
+    Fault("history_wrong_address", "histories written back to the next beat's word",
+          _in_module("fault_engine", _history_wrong_address)),
+    Fault("history_write_hazard", "history write lands a beat late: read-during-write",
+          _in_module("fault_engine", _history_write_hazard)),
+    Fault("one_history_kept_on_first", "neuron 1's history is not cleared on first",
+          _in_module("fault_engine", _one_history_kept_on_first)),
+    Fault("lanes_swapped", "lanes 0 and 1 swapped at stage 1", _in_module("fault_engine", _lanes_swapped)),
+    Fault("beat_counter_off_by_one", "the neuron-group counter wraps one beat early",
+          _in_module("fault_engine", _beat_counter_off_by_one)),
+)

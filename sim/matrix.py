@@ -72,3 +72,38 @@ def row_name(row: dict) -> str:
 
 
 MATRIX: list[dict] = pairwise(FACTORS)
+
+#: The engine's matrix (lanes < positions * channels): (channels, positions, lanes) shapes covering the
+#: three weight organisations ("wide": lanes divide C, "fixed": C divides lanes, "ports": neither),
+#: one lane, many beats per step and the fewest (2), crossed pairwise with the other factors.
+ENGINE_FACTORS: dict[str, list] = {
+    "shape": [(16, 1, 1), (8, 8, 2), (6, 2, 4), (3, 4, 6), (5, 3, 3), (1, 8, 4)],
+    "order": [1, 3, 8],
+    "dilation": [1, 3],
+    "input_width": [2, 8, 12],
+    "exp": ["narrow", "wide"],
+    "weights": ["runtime", "constant"],
+    "arith": ["shift", "mac"],
+    "pipeline": ["none", "max"],
+}
+
+
+def engine_row_spec(row: dict, seed: int) -> CoreSpec:
+    """The engine of an :data:`ENGINE_MATRIX` row (seeded random weights, like :func:`row_spec`)."""
+    C, P, lanes = row["shape"]
+    exp_min, span = EXP_RANGES[row["exp"]]
+    k = row["order"]
+    pipeline = 0 if row["pipeline"] == "none" else max_pipeline(k)
+    return random_spec(np.random.default_rng(seed), channels=C, order=k, dilation=row["dilation"],
+                       input_width=row["input_width"], exp_lo=exp_min, exp_span=span, weights=row["weights"],
+                       arith=row["arith"], pipeline=pipeline, positions=P, lanes=lanes,
+                       name=engine_row_name(row))
+
+
+def engine_row_name(row: dict) -> str:
+    C, P, lanes = row["shape"]
+    return (f"e_c{C}_p{P}_l{lanes}_k{row['order']}_d{row['dilation']}_w{row['input_width']}_{row['exp']}"
+            f"_{row['weights']}_{row['arith']}_p{row['pipeline']}")
+
+
+ENGINE_MATRIX: list[dict] = pairwise(ENGINE_FACTORS)

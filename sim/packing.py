@@ -47,27 +47,29 @@ def _signed_from_bits(bits: np.ndarray) -> np.ndarray:
 
 
 def pack_inputs(spec: CoreSpec, x: np.ndarray, first: np.ndarray) -> list[int]:
-    """Input payloads of N beats.
+    """Input payloads of the beats of N time steps (``beats_per_step`` beats each).
 
     Parameters
     ----------
-    x : (N, C) integer array within ``input_width``
-    first : (N,) 0/1 array, the ``first`` flag of each beat
+    x : (N, C), or (N, P, C) with positions > 1, integer array within ``input_width``
+    first : (N,) 0/1 array, the ``first`` flag of each time step (sent with each of its beats)
 
     Returns
     -------
-    list of N ints, laid out as ``shiftpsn.base.ports.input_fields``.
+    list of N * beats_per_step ints, laid out as ``shiftpsn.base.ports.input_fields``: beat g of
+    step t carries neurons g*lanes .. g*lanes + lanes - 1.
     """
     fields = offsets(input_fields(spec))
     x_off, _, width = fields["x"]
     f_off = fields["first"][0]
-    x = np.asarray(x, dtype=np.int64)
+    G, L = spec.beats_per_step, spec.lanes
+    x = np.asarray(x, dtype=np.int64).reshape(-1, L)  # (N*G, L): beats
     n = x.shape[0]
     bits = np.zeros((n, payload_width(input_fields(spec))), dtype=np.uint8)
     twos = x & ((1 << width) - 1)  # two's complement in `width` bits
-    xbits = (twos[:, :, None] >> np.arange(width)) & 1  # (N, C, W)
-    bits[:, x_off:x_off + spec.channels * width] = xbits.reshape(n, -1)
-    bits[:, f_off] = np.asarray(first, dtype=np.uint8)
+    xbits = (twos[:, :, None] >> np.arange(width)) & 1  # (N*G, L, W)
+    bits[:, x_off:x_off + L * width] = xbits.reshape(n, -1)
+    bits[:, f_off] = np.repeat(np.asarray(first, dtype=np.uint8), G)
     return _bits_to_ints(bits)
 
 
@@ -76,12 +78,12 @@ def unpack_outputs(spec: CoreSpec, payloads: list[str]) -> dict[str, np.ndarray]
 
     Returns
     -------
-    dict with ``spikes`` (N, C) uint8, ``first`` (N,) uint8, ``unknown`` (N,) bool (the payload
+    dict with ``spikes`` (N, L) uint8, ``first`` (N,) uint8, ``unknown`` (N,) bool (the payload
     held an X or Z bit; its fields read those bits as 0) and, when the core emits them, ``acc``
-    (N, C) int64.
+    (N, L) int64; L = ``lanes`` (C for a core without positions / lanes), N counts beats.
     """
     fields = offsets(output_fields(spec))
-    C = spec.channels
+    C = spec.lanes
     width = payload_width(output_fields(spec))
     if payloads:
         bits, unknown = _binstrs_to_bits(list(payloads), width)

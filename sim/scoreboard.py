@@ -31,9 +31,12 @@ class Mismatch:
     expected: int | None
     got: int | None
     beat: int  # index among the received beats
+    position: int | None = None  # the neuron's position p (cores with positions > 1)
 
     def __str__(self) -> str:
         where = f"sequence {self.sequence}, t {self.t}"
+        if self.position is not None:
+            where += f", position {self.position}"
         if self.channel is not None:
             where += f", channel {self.channel}"
         if self.field == "missing":
@@ -56,20 +59,27 @@ class Mismatch:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Mismatch":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
 class Expected:
-    """Golden outputs of every driven beat of a plan, in stream order, grouped by epoch."""
+    """Golden outputs of every driven beat of a plan, in stream order, grouped by epoch.
+
+    A time step is ``beats_per_step`` beats of ``lanes`` neurons (shiftpsn.base.ports); the arrays
+    hold one row per beat: ``spikes`` / ``acc`` (beats, lanes), ``first``, ``sequence``, ``t`` and
+    ``step_beat`` (the beat's index g within its time step)."""
 
     def __init__(self, spec: CoreSpec, plan: Plan, x: np.ndarray):
         self.spec = spec
         starts = plan.starts
         n = int(starts[-1])
-        self.spikes = np.zeros((n, spec.channels), np.uint8)
-        self.acc = np.zeros((n, spec.channels), np.int64)
-        self.sequence = np.repeat(np.arange(len(plan.lengths)), plan.lengths)
-        self.t = np.arange(n) - starts[self.sequence]
+        G, L, N = spec.beats_per_step, spec.lanes, spec.neurons
+        spikes_steps = np.zeros((n, N), np.uint8)
+        acc_steps = np.zeros((n, N), np.int64)
+        step_sequence = np.repeat(np.arange(len(plan.lengths)), plan.lengths)
+        self.sequence = np.repeat(step_sequence, G)
+        self.t = np.repeat(np.arange(n) - starts[step_sequence], G)
+        self.step_beat = np.tile(np.arange(G), n)
         # one golden call per distinct length, the sequences of that length as a batch
         by_len: dict[int, list[int]] = {}
         for b, length in enumerate(plan.lengths):
@@ -78,14 +88,16 @@ class Expected:
             batch = np.stack([x[starts[b]:starts[b] + length] for b in seqs])
             spikes, acc = golden_run(spec, batch)
             for j, b in enumerate(seqs):
-                self.spikes[starts[b]:starts[b] + length] = spikes[j]
-                self.acc[starts[b]:starts[b] + length] = acc[j]
-        self.first = driven_first_flags(plan)
+                spikes_steps[starts[b]:starts[b] + length] = spikes[j].reshape(length, N)
+                acc_steps[starts[b]:starts[b] + length] = acc[j].reshape(length, N)
+        self.spikes = spikes_steps.reshape(n * G, L)
+        self.acc = acc_steps.reshape(n * G, L)
+        self.first = np.repeat(driven_first_flags(plan), G)
         # epochs: (beat indices driven in it, exact?) -- a reset ends an epoch
         self.epochs: list[tuple[np.ndarray, bool]] = []
         current: list[np.ndarray] = []
         for ph in plan.phases:
-            current.append(np.arange(*plan.beats(ph)))
+            current.append(np.arange(*plan.hw_beats(ph)))
             if ph.reset:
                 self.epochs.append((np.concatenate(current), False))
                 current = []
@@ -93,7 +105,8 @@ class Expected:
 
 
 def driven_first_flags(plan: Plan) -> np.ndarray:
-    """The ``first`` flag the driver sends with each beat of the plan (0/1 per beat)."""
+    """The ``first`` flag the driver sends with each time step of the plan (0/1 per step; every
+    beat of a step carries it)."""
     starts = plan.starts
     first = np.zeros(int(starts[-1]), np.uint8)
     first[starts[:-1]] = 1
@@ -137,9 +150,12 @@ def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray,
                 if f == "first":
                     return Mismatch(seq, t, None, "first", int(expected.first[b]),
                                     int(got["first"][rows_got[j]]), int(rows_got[j]))
-                c = int(np.argmax(per_field[f][j]))
-                return Mismatch(seq, t, c, f, int(getattr(expected, f)[b, c]),
-                                int(got[f][rows_got[j], c]), int(rows_got[j]))
+                lane = int(np.argmax(per_field[f][j]))
+                spec = expected.spec
+                neuron = int(expected.step_beat[b]) * spec.lanes + lane
+                return Mismatch(seq, t, spec.neuron_channel(neuron), f, int(getattr(expected, f)[b, lane]),
+                                int(got[f][rows_got[j], lane]), int(rows_got[j]),
+                                neuron // spec.channels if spec.positions > 1 else None)
         if len(mine) > len(index):
             last = int(index[-1]) if len(index) else 0
             return Mismatch(int(expected.sequence[last]), int(expected.t[last]), None, "extra",

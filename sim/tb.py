@@ -101,7 +101,7 @@ async def run_plan(dut):
     stalled, stopped_early, epoch_beats = None, False, 0
     try:
         for ph in plan.phases:
-            lo, hi = plan.beats(ph)
+            lo, hi = plan.hw_beats(ph)  # stream beats: beats_per_step per time step
             tb.source.gap.p, tb.sink.stall.p = ph.gap_p, ph.stall_p
             tb.log.info("phase: sequences %d..%d (%d beats), gap_p %.2f, stall_p %.2f%s",
                         ph.start, ph.stop - 1, hi - lo, ph.gap_p, ph.stall_p,

@@ -59,10 +59,22 @@ class Plan:
         return np.concatenate([[0], np.cumsum(self.lengths)]).astype(int)
 
     def beats(self, phase: Phase) -> tuple[int, int]:
-        """[lo, hi) beat indices the phase drives (its ``cut`` applied)."""
+        """[lo, hi) time-step indices the phase drives (its ``cut`` applied). A time step is one
+        beat of a parallel core; see :meth:`hw_beats` for the engine's beats."""
         starts = self.starts
         lo = int(starts[phase.start])
         return lo, (int(starts[phase.stop]) if phase.cut is None else lo + phase.cut)
+
+    @property
+    def beats_per_step(self) -> int:
+        """Stream beats per time step of the plan's core (``CoreSpec.beats_per_step``)."""
+        return CoreSpec.from_dict(self.spec).beats_per_step
+
+    def hw_beats(self, phase: Phase) -> tuple[int, int]:
+        """[lo, hi) indices of the stream beats the phase drives (beats_per_step per time step)."""
+        lo, hi = self.beats(phase)
+        g = self.beats_per_step
+        return lo * g, hi * g
 
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=1))
@@ -92,7 +104,7 @@ def sequence_lengths(spec: CoreSpec, rng: np.random.Generator, steps: int) -> li
 
 def regress_stimulus(spec: CoreSpec, rng: np.random.Generator, lengths: list[int],
                      aim_p: float = 0.15) -> np.ndarray:
-    """(sum(lengths), C) stimulus. Of every ten sequences, one is all extremes, one a constant
+    """(sum(lengths), C) stimulus ((sum(lengths), P, C) with positions P > 1). Of every ten sequences, one is all extremes, one a constant
     input_min or input_max run (the largest accumulators, e.g. for a lost carry); the others are
     random with a share of extremes, and a share ``aim_p`` of their steps is aimed at the
     thresholds (:func:`aim_at_thresholds`)."""
@@ -103,7 +115,11 @@ def regress_stimulus(spec: CoreSpec, rng: np.random.Generator, lengths: list[int
             x = random_stimulus(spec, rng, 1, n, extreme_fraction=1.0)[0]
         elif kind == 8:
             value = spec.input_min if (b // 10) % 2 == 0 else spec.input_max
-            x = np.full((n, spec.channels), value, dtype=np.int64)
+            x = np.full((n, spec.channels) if spec.positions == 1 else (n, spec.positions, spec.channels),
+                        value, dtype=np.int64)
+        elif spec.positions > 1:  # each position is a neuron of its channel: aim each one
+            x = random_stimulus(spec, rng, 1, n)[0]
+            x = np.stack([aim_at_thresholds(spec, x[:, p], rng, aim_p) for p in range(spec.positions)], axis=1)
         else:
             x = aim_at_thresholds(spec, random_stimulus(spec, rng, 1, n)[0], rng, aim_p)
         parts.append(x)
@@ -131,7 +147,8 @@ def aim_at_thresholds(spec: CoreSpec, x: np.ndarray, rng: np.random.Generator, p
             free = sorted((i for i in used if t - delays[i] >= lock[c]), key=lambda i: -abs(w[c][i]))
             if not free:
                 continue
-            target = spec.threshold[c] - int(rng.integers(0, 2))
+            # saturated on the accumulator grid (same spikes; a huge theta is no float overflow)
+            target = spec.threshold_hw(c) - int(rng.integers(0, 2))
             target -= sum(w[c][i] * int(x[t - delays[i], c]) for i in used if i not in free)
             for i in free:
                 v = min(max(round(target / w[c][i]), spec.input_min), spec.input_max)

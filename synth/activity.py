@@ -15,23 +15,26 @@ import numpy as np
 
 from shiftpsn.base import ports
 from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.stimulus import to_beats
 
 from .harness import core_ports
 
 
 def payload_bits(spec: CoreSpec, x: np.ndarray) -> np.ndarray:
-    """The input payload of every beat, (B*T, payload width) of 0/1, for a checked (B, T, C) stimulus."""
-    B, T, C = x.shape
+    """The input payload of every beat, (B*T*beats_per_step, payload width) of 0/1, for a checked
+    (B, T, C) (or (B, T, P, C)) stimulus; beat g of a step carries neurons g*lanes .. (ports)."""
+    xb = to_beats(spec, x)  # (B, T, G, L)
+    B, T, G, L = xb.shape
     off = ports.offsets(ports.input_fields(spec))
     W = spec.input_width
-    bits = np.zeros((B, T, ports.payload_width(ports.input_fields(spec))), dtype=np.uint8)
+    bits = np.zeros((B, T, G, ports.payload_width(ports.input_fields(spec))), dtype=np.uint8)
     xo = off["x"][0]
     # two's complement: the low W bits of the value
-    u = x.astype(np.int64) & ((1 << W) - 1)
+    u = xb.astype(np.int64) & ((1 << W) - 1)
     for b in range(W):
-        bits[:, :, xo + b: xo + C * W: W] = (u >> b) & 1
-    bits[:, 0, off["first"][0]] = 1
-    return bits.reshape(B * T, -1)
+        bits[..., xo + b: xo + L * W: W] = (u >> b) & 1
+    bits[:, 0, :, off["first"][0]] = 1
+    return bits.reshape(B * T * G, -1)
 
 
 def toggle_rates(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,5 +67,5 @@ def summary(spec: CoreSpec, x: np.ndarray) -> dict:
     """Mean toggle rate of the ``x`` payload bits and the number of beats, for the report."""
     rate, _ = toggle_rates(payload_bits(spec, x))
     off = ports.offsets(ports.input_fields(spec))["x"]
-    return {"beats": int(x.shape[0] * x.shape[1]), "sequences": int(x.shape[0]),
+    return {"beats": int(x.shape[0] * x.shape[1] * spec.beats_per_step), "sequences": int(x.shape[0]),
             "steps": int(x.shape[1]), "mean_x_toggle_rate": float(rate[off[0]:off[0] + off[1]].mean())}

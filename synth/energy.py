@@ -81,5 +81,6 @@ def model(arith: str, T: int, k: int) -> dict:
 
 
 def activity_pj_per_step(power_w: float, clock_mhz: float, channels: int) -> float:
-    """P / f / C in pJ: energy per neuron-time-step at one beat (C neurons) per clock cycle."""
+    """P / f / C in pJ: energy per neuron-time-step at one beat (C neurons; for any core ``lanes``
+    neurons, the number to pass as ``channels``) per clock cycle."""
     return power_w / (clock_mhz * 1e6) / channels * 1e12

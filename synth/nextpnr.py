@@ -18,9 +18,11 @@ from .tools import Progress, find_tool, run_tool
 #: Fragments of nextpnr's messages when a design needs more cells of a kind than the device has.
 _TOO_BIG = ("Unable to place cell", "but device has", "device has only")
 
-#: Devices tried in order, (nextpnr device arguments, logic cells, DSP multipliers available).
+#: Devices tried in order, (nextpnr device arguments, logic cells, DSP multipliers available). The
+#: iCE40 UP5K (5,280 cells, 30 EBR, 4 SPRAM; 39 I/O, enough for the 3-pin harness) comes before the
+#: HX8K, so a core lands on the smallest iCE40 it fits (the report's ``device`` says which).
 DEVICES = {
-    "ice40": [(["--hx8k", "--package", "ct256"], 7680, 0)],
+    "ice40": [(["--up5k", "--package", "sg48"], 5280, 8), (["--hx8k", "--package", "ct256"], 7680, 0)],
     "ecp5": [(["--25k", "--package", "CABGA381"], 24288, 28), (["--45k", "--package", "CABGA381"], 43848, 72),
              (["--85k", "--package", "CABGA381"], 83640, 156)],
 }

@@ -35,7 +35,7 @@ PARAMS = {"k": "order", "order": "order", "C": "channels", "channels": "channels
 SHORT = {"order": "k", "channels": "C", "dilation": "d", "input_width": "W"}
 COLUMNS = ["param", "value", "target", "arith", "channels", "order", "dilation", "input_width", "cells", "luts",
            "ffs", "area_um2", "ff_area_share", "fmax_mhz", "energy_pj_per_step_model",
-           "energy_pj_per_step_activity"]
+           "energy_pj_per_step_activity", "energy_pj_per_step_switching"]
 
 
 def parse(items: list[str]) -> dict[str, list[int]]:
@@ -142,6 +142,9 @@ def plot(rows: list[dict], param: str, path: Path) -> None:
         if any(r.get("energy_pj_per_step_activity") is not None for r in pts):
             ax_e.plot(xs, [r.get("energy_pj_per_step_activity") for r in pts], "s-", color=c,
                       label=f"{arith}, simulated activity")
+        if any(r.get("energy_pj_per_step_switching") is not None for r in pts):
+            ax_e.plot(xs, [r.get("energy_pj_per_step_switching") for r in pts], "^:", color=c,
+                      label=f"{arith}, gate-level switching")
     ax_a.set_xlabel(param)
     ax_a.set_ylabel(alabel)
     ax_a.set_title(f"{alabel} vs {param}")

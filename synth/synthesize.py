@@ -19,16 +19,19 @@ its LUTs), but always under ``energy.activity``.
 
 from __future__ import annotations
 
-import shutil
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from shiftpsn.base.errors import UsageError
+from shiftpsn.base.limits import MAX_VERILOG_BYTES, read_text
+from shiftpsn.base.paths import atomic_write
 from shiftpsn.base.spec import CoreSpec, is_verilog_name
 
-from . import activity, config_state, energy, harness, liberty, netlist, nextpnr, report, sta, yosys
+from . import (activity, config_state, energy, harness, liberty, netlist, nextpnr, report, sta,
+               switching, yosys)
 from .tools import Progress
 
 
@@ -55,6 +58,13 @@ class Options:
         nextpnr's placement seed.
     stimulus_desc : str
         Where the stimulus came from, for the report.
+    switching : bool
+        Simulate the ``asic`` netlist on the stimulus for ``energy_pj_per_step_switching``
+        (:mod:`shiftpsn.synth.switching`; only with the asic target).
+    switching_beats : int
+        At most this many beats of the stimulus are simulated (whole sequences, the first ones).
+    switching_glitches : bool
+        Also simulate with the cell models' delays (glitches counted; ``energy.switching.with_glitches``).
     """
     targets: tuple
     liberty: Path
@@ -64,6 +74,9 @@ class Options:
     activity: bool = True
     seed: int = 1
     stimulus_desc: str = "none"
+    switching: bool = True
+    switching_beats: int = 2048
+    switching_glitches: bool = True
 
 
 def stage_verilog(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
@@ -78,7 +91,12 @@ def stage_verilog(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
         top = top or spec.name
         if not is_verilog_name(top):
             raise UsageError(f"--top {top!r} is not a Verilog module name")
-        shutil.copyfile(verilog, path)
+        text = read_text(verilog, "Verilog", limit=MAX_VERILOG_BYTES)
+        if not re.search(rf"^\s*module\s+\\?{re.escape(top)}(?=[\s(;#])", text, flags=re.M):
+            found = re.findall(r"^\s*module\s+\\?([\w$.]+)", text, flags=re.M)
+            raise UsageError(f"{verilog} has no module {top!r} (modules: {', '.join(found[:5]) or 'none'}); "
+                             f"give --top")
+        atomic_write(path, text)
         return path, top, None
     from shiftpsn.hdl.generate import write_verilog  # amaranth only when generating
 
@@ -98,6 +116,9 @@ def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress,
     if "asic" in opts.targets or opts.activity:
         config_bits = None if info is None else (info.get("registers") or {}).get("config")
         asic = _asic(spec, opts, lib, workdir / "asic", src, top, progress, tag, config_bits)
+    sw = None
+    if "asic" in opts.targets and opts.switching and opts.stimulus is not None and asic is not None:
+        sw = _switching(spec, opts, workdir, top, progress, tag)
     model = energy.model(spec.arith, opts.steps, spec.order)
     entries = {}
     for target in opts.targets:
@@ -111,6 +132,7 @@ def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress,
             entry.update({k: None for k in ("cells", "luts", "ffs", "area_um2", "fmax_mhz", "fmax_source")})
             entry["error"] = str(e)
             progress.say(f"{tag}: {target} FAILED: {e}")
+        entry.update(_layer_keys(spec, entry))
         if target == "asic" and "error" not in entry:
             entry.update(cells=asic["counts"]["cells"], ffs=asic["counts"]["ffs"],
                          cell_types=asic["counts"]["by_type"], fmax_mhz=asic["timing"]["fmax_mhz"],
@@ -123,6 +145,11 @@ def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress,
         if asic is not None and asic["power"] is not None:
             entry["energy_pj_per_step_activity"] = asic["pj_per_step"]
             entry["energy"]["activity"] = _activity_details(asic, spec, opts)
+        entry["energy_pj_per_step_switching"] = None
+        entry["energy"]["switching"] = None
+        if target == "asic" and sw is not None:
+            entry["energy_pj_per_step_switching"] = sw.get("pj_per_step")
+            entry["energy"]["switching"] = sw
         entries[target] = entry
     return entries
 
@@ -140,11 +167,62 @@ def synthesize_with_baseline(spec: CoreSpec, opts: Options, out: Path, baseline:
                "stimulus": opts.stimulus_desc, "seed": opts.seed, "activity": opts.activity}
     reports = {}
     for target in opts.targets:
-        used = {target, "asic"}  # this target's work directories (others may sit beside them)
+        used = {target, "asic"} | ({"switching"} if target == "asic" else set())  # this target's work dirs
         logs = sorted(str(p.relative_to(out)) for sub in ("core", "baseline")
                       for p in (out / sub).glob("*/*.log") if p.parent.name in used)
         reports[target] = report.build(core[target], None if base is None else base[target], options, logs)
     return reports
+
+
+#: Bits of one block RAM by cell type (iCE40 EBR and SPRAM, ECP5 DP16KD, Xilinx RAMB18 / RAMB36).
+BRAM_BITS = {"SB_RAM40_4K": 4096, "SB_SPRAM256KA": 262144, "DP16KD": 18432, "RAMB18E1": 18432,
+             "RAMB36E1": 36864, "RAMB18E2": 18432, "RAMB36E2": 36864}
+
+
+def _layer_keys(spec: CoreSpec, entry: dict) -> dict:
+    """Neurons, block RAM and throughput figures of a report entry (null where unknown):
+    ``neurons`` (P*C), ``lanes``, ``cycles_per_step``, ``history_bits`` (the engine's history
+    memory, 0 for the parallel core), ``bram_bits`` (capacity of the block RAMs used),
+    ``luts_per_neuron``, ``device`` (nextpnr's device), ``neuron_steps_per_s`` = lanes x Fmax and
+    ``step_rate_hz`` = Fmax / cycles_per_step."""
+    types = entry.get("cell_types") or {}
+    fmax = entry.get("fmax_mhz")
+    luts = entry.get("luts")
+    return {
+        "neurons": spec.neurons, "lanes": spec.lanes, "cycles_per_step": spec.cycles_per_step,
+        "history_bits": 0 if spec.parallel else spec.history_bits,
+        "bram_bits": sum(n * BRAM_BITS[t] for t, n in types.items() if t in BRAM_BITS) if types else None,
+        "luts_per_neuron": None if luts is None else luts / spec.neurons,
+        "device": (entry.get("pnr") or {}).get("device"),
+        "neuron_steps_per_s": None if fmax is None else spec.lanes * fmax * 1e6,
+        "step_rate_hz": None if fmax is None else fmax * 1e6 / spec.cycles_per_step,
+    }
+
+
+def _switching(spec: CoreSpec, opts: Options, workdir: Path, top: str, progress: Progress, tag: str) -> dict:
+    """Gate-level switching energy of ``workdir/asic/netlist.v`` on the stimulus (at most
+    ``opts.switching_beats`` beats, whole sequences), in ``workdir/switching``. A failure (a missing
+    simulator or cell models, a testbench that does not finish) is kept as ``{"error": ...}`` and the
+    figure is null; the other figures stand."""
+    x = opts.stimulus
+    per_seq = x.shape[1] * spec.beats_per_step
+    keep = max(1, min(x.shape[0], opts.switching_beats // max(1, per_seq)))
+    try:
+        sw = switching.core_switching(spec, workdir / "asic" / "netlist.v", opts.liberty, x[:keep],
+                                      opts.clock_mhz, workdir / "switching", progress,
+                                      step=f"{tag}: gate-level sim", top=top,
+                                      glitches=opts.switching_glitches)
+    except UsageError as e:
+        progress.say(f"{tag}: switching energy FAILED: {e}")
+        return {"pj_per_step": None, "error": str(e)}
+    sw["stimulus"] = {"sequences": int(keep), "of_sequences": int(x.shape[0]), "steps": int(x.shape[1]),
+                      "source": opts.stimulus_desc}
+    if not sw["outputs_match_golden"]:
+        progress.say(f"{tag}: WARNING: gate-level outputs differ from the golden model: "
+                     f"{sw['output_mismatch']}")
+    progress.say(f"{tag}: switching energy {sw['pj_per_step']:.4g} pJ / neuron-step "
+                 f"({sw['cycles']} cycles simulated)")
+    return sw
 
 
 def _activity_details(asic: dict, spec: CoreSpec, opts: Options) -> dict:
@@ -223,7 +301,7 @@ def _asic(spec, opts, lib, wd, src, top, progress, tag, config_bits=None) -> dic
                   step=f"{tag}: opensta", power_netlist=power_netlist, held=held)
     dff_area = _ff_cell_area(counts["by_type"], lib)
     pj = None if res["power"] is None else energy.activity_pj_per_step(
-        res["power"]["total"]["total"], opts.clock_mhz, spec.channels)
+        res["power"]["total"]["total"], opts.clock_mhz, spec.lanes)  # neuron-steps per cycle
     return {"counts": counts, "area": area, "sequential_area": seq_area, "dff_area": dff_area,
             "timing": res["timing"], "power": res["power"], "pj_per_step": pj,
             "held_config_bits": None if held is None else len(held)}

@@ -29,6 +29,12 @@ def test_one_layer_choice_is_valid_and_fastest():
     assert choice.overhead_s >= sum(choice.layout_times_s.values())  # it ran them all, 3 times each
 
 
+def mod_format() -> str:
+    from shiftpsn.golden.accel.autoselect import CACHE_FORMAT
+
+    return CACHE_FORMAT
+
+
 def test_model_choice_applied_and_state_restored(tmp_path):
     torch.manual_seed(0)
     model = nn.Sequential(SeqLayer(nn.Conv2d(2, 4, 3, padding=1)), SeqLayer(nn.BatchNorm2d(4)),
@@ -50,7 +56,7 @@ def test_model_choice_applied_and_state_restored(tmp_path):
     again = autoselect(model, x, repeats=1, cache_file=cache)
     assert again.cached and again.layout == choice.layout and again.overhead_s < choice.overhead_s
     stored = json.loads(cache.read_text())
-    assert list(stored) == [choice.key]
+    assert stored["format"] == mod_format() and list(stored["choices"]) == [choice.key]
     from shiftpsn.golden.accel import autoselect as mod
 
     mod._CACHE.clear()

@@ -93,4 +93,4 @@ def test_bad_spec_and_paths(cli, files):
     proc = cli("golden", "--spec", d / "spec.json", "--input", d / "x.npy", "--output", d / "new" / "o.npz")
     assert proc.returncode == 0 and (d / "new" / "o.npz").is_file()
     assert_usage_error(cli("golden", "--spec", d / "spec.json"), "required")
-    assert_usage_error(cli("nosuchcommand"), "invalid choice")
+    assert_usage_error(cli("nosuchcommand"), "unknown command")

@@ -24,7 +24,7 @@ def flow_dir(tmp_path_factory):
 @pytest.mark.xdist_group("flow")
 def test_flow_artifacts_and_summary(flow_dir):
     d, proc = flow_dir
-    for rel in ["train/model.pt", "core/spec.json", "core/core.v", "core/core.json", "core/stimulus.npy",
+    for rel in ["train/model.pt", "core/spec.json", "core/core.v", "core/core.core.json", "core/stimulus.npy",
                 "cosim/rtl.npz", "cosim/golden.npz", "synth/asic/report.json", "summary.md", "summary.json",
                 "training.png", "shift_vs_mac.png"]:
         assert (d / rel).is_file(), rel

@@ -31,7 +31,7 @@ def test_generate_writes_verilog_and_core_json(tmp_path, spec_file):
     assert r.returncode == 0, r.stderr
     text = out.read_text()
     assert "module my_psn(" in text and "module my_psn_lane(" in text
-    info = json.loads((tmp_path / "out" / "CORE.json").read_text())
+    info = json.loads((tmp_path / "out" / "CORE.core.json").read_text())
     assert info["top"] == "my_psn" and info["spec"] == json.loads(spec_file.read_text())
 
 
@@ -81,7 +81,7 @@ def test_missing_output_directory_is_created(tmp_path, spec_file):
     out = tmp_path / "no" / "such" / "CORE.v"
     r = _generate("--spec", spec_file, "--output", out)
     assert r.returncode == 0, r.stderr
-    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert out.is_file() and (out.parent / "CORE.core.json").is_file()
 
 
 def test_missing_required_option_exits_2(spec_file):

@@ -80,7 +80,7 @@ def test_core_json_describes_the_verilog(wide_cores):
     spec = CoreSpec.from_dict(info["spec"])
     assert set(info) >= {"top", "spec", "clock", "reset", "latency", "ports", "input_payload",
                          "output_payload", "config", "storage_bits", "registers"}
-    assert json.loads(path.with_suffix(".json").read_text()) == info
+    assert json.loads(path.with_name(path.stem + ".core.json").read_text()) == info
     # ports: exactly the top module's declarations, with their widths
     text = path.read_text()
     body = text[text.index(f"module {info['top']}("):]

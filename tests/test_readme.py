@@ -68,7 +68,7 @@ def test_every_readme_command_runs(tmp_path):
     # outputs exist and parse
     for v in ("core.v", "core_const.v"):
         assert "module " in (b / v).read_text()
-    assert json.loads((b / "core.json").read_text())["top"] == "shiftpsn_core"
+    assert json.loads((b / "core.core.json").read_text())["top"] == "shiftpsn_core"
     assert "module psn_const" in (b / "core_const.v").read_text()
     golden, rtl = np.load(b / "golden.npz"), np.load(b / "rtl.npz")
     np.testing.assert_array_equal(golden["acc"], rtl["acc"])
@@ -81,3 +81,6 @@ def test_every_readme_command_runs(tmp_path):
     CoreSpec.load(b / "layer0.json")
     assert np.load(b / "layer0.npy").dtype.kind == "i"
     assert (tmp_path / "runs" / "seq" / "model.pt").is_file()
+    net = np.load(b / "net.npz")  # the whole network in integers (docs/CONTRACT.md section 5)
+    assert net["classes"].shape == (450,) and net["logits"].dtype == np.int64
+    assert json.loads((b / "net.export.json").read_text())["accuracy"]["integer"] >= 0

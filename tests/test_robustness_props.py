@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from shiftpsn.base.spec import uniform_spec
 from shiftpsn.cli import main
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 SPEC = uniform_spec(channels=2, order=2, dilation=1)
 COMMANDS = ("golden", "generate", "rtl-run")

@@ -104,7 +104,7 @@ def test_bad_inputs_exit_2(cli, tmp_path):
     assert_usage_error(cli("rtl-run", *base, "--verilog", tmp_path / "nope.v"), "not found")
     # a Verilog for another spec: its ports do not fit
     other = write_faulty_core(None, tmp_path)  # fault_spec(): 8-bit inputs, another name
-    (tmp_path / "healthy.json").unlink()
+    (tmp_path / "healthy.core.json").unlink()
     assert_usage_error(cli("rtl-run", *base, "--verilog", other), "no module 'shiftpsn_core'")
     text = other.read_text().replace("fault_core", "shiftpsn_core")
     (tmp_path / "renamed.v").write_text(text)
@@ -124,6 +124,6 @@ def test_uncompilable_verilog_is_a_usage_error(cli, tmp_path):
     spec = fault_spec()
     path = write_faulty_core(None, tmp_path)
     path.write_text(path.read_text().replace("endmodule", "endmodule garbage(", 1))
-    info = json.loads(path.with_suffix(".json").read_text())
+    info = json.loads(path.with_name(path.stem + ".core.json").read_text())
     assert info["spec"]["name"] == spec.name
     assert_usage_error(cli("regress", "--verilog", path, "--steps", "10"), "could not build")

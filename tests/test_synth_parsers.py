@@ -90,7 +90,9 @@ def test_nextpnr_report():
 
 
 def test_nextpnr_device_choice():
-    assert nextpnr.candidate_devices("ice40", {"luts": 1000, "ffs": 900}) == [["--hx8k", "--package", "ct256"]]
+    assert nextpnr.candidate_devices("ice40", {"luts": 1000, "ffs": 900}) == [["--up5k", "--package", "sg48"],
+                                                                             ["--hx8k", "--package", "ct256"]]
+    assert nextpnr.candidate_devices("ice40", {"luts": 6000, "ffs": 900}) == [["--hx8k", "--package", "ct256"]]
     assert nextpnr.candidate_devices("ice40", {"luts": 7700, "ffs": 10}) == []  # HX8K: 7680 cells
     # ECP5: LUTs + 2 per CCU2C = 26000 > 24288 cells of the 25k
     assert [d[0] for d in nextpnr.candidate_devices("ecp5", {"luts": 24000, "carry": 1000})] == ["--45k", "--85k"]

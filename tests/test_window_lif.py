@@ -237,6 +237,20 @@ def test_second_direction_is_the_previous_layers_potential():
     assert max(abs(a - b) for a, b in zip(sum(alone, []), sum(v2, []))) > 0.05
 
 
+def test_one_window_is_a_lif_over_time_only():
+    # g = 1 (Table 4's first row): no partition, so at T = 1 a spike is Theta(I - delta) and at T = 2
+    # V[2] = alpha 2 sin(theta pi/2 V[1]) + I[2] - delta S[1] (Eq. 6 with Omega of one direction)
+    torch.manual_seed(6)
+    x = torch.randn(2, 3, 16, dtype=torch.float64)
+    s = WindowLIF(16, windows=1)(x)
+    s1 = (x[0] >= 0.5).double()
+    assert torch.equal(s[0], s1)
+    v2 = 0.5 * 2 * torch.sin(math.pi / 4 * x[0]) + x[1] - 0.5 * s1
+    assert torch.equal(s[1], (v2 >= 0.5).double())
+    with pytest.raises(ValueError, match="windows"):
+        WindowLIF(16, dilated=True, windows=1)
+
+
 def test_dilated_layer_condenses_spikes_to_whole_spikes():
     # 4 x 4 map, dilated windows of 3 x 3; a strong current at the centre cell (1, 1) only: it lies in
     # all four windows, so every window fires there; condensed (4 / 4) and thresholded it is 1
@@ -287,7 +301,8 @@ def test_dilated_and_normal_windows_alternate_last_normal():
 def test_registry_and_network():
     from shiftpsn.golden.train.models import ModelConfig, SpikingMLP
 
-    for name in ("window-lif", "window-lif-normal", "window-lif-sum"):
+    assert [m.windows for m in SpikingMLP(ModelConfig("seq-digits", "window-lif-g1")).neuron_layers().values()] == [1] * 3
+    for name in ("window-lif", "window-lif-normal", "window-lif-sum", "window-lif-g1"):
         assert name in NEURONS
     n = build_neuron("window-lif", NeuronArgs(channels=64, steps=8, layer=1, layers=3))
     assert n.dilated and n.theta == 0.5 and n.v_threshold == 0.5 and n.region_th == 0.1

@@ -33,6 +33,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.limits import load_json
+from shiftpsn.base.paths import atomic_write
+
 from . import available_methods, method_fits, triton_conv
 from .layout import LAYOUTS, to_layout
 
@@ -164,14 +168,29 @@ def _layer_name(i: int, layer: nn.Module) -> str:
     return f"{i}:{type(layer).__name__}"
 
 
+#: Marker of an autoselect cache file: ``{"format": CACHE_FORMAT, "choices": {key: choice}}``.
+CACHE_FORMAT = "shiftpsn-autoselect-1"
+
+
 def _load_file(path: Path) -> dict:
+    """The choices stored in cache file ``path`` ({} when it does not exist yet). A file that is not
+    an autoselect cache (no format marker: a spec, notes, a damaged file) is never read as one nor
+    replaced: UsageError naming it."""
     if not path.exists():
         return {}
+    data = load_json(path, "autoselect cache")
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or not isinstance(data.get("choices"), dict):
+        raise UsageError(f"{path} is not an autoselect cache (no \"format\": \"{CACHE_FORMAT}\"); it is left "
+                         f"as it is: give --cache a new file name")
+    return data["choices"]
+
+
+def _stored_choice(stored) -> "Choice | None":
+    """A stored entry as a Choice, or None when it is damaged (then it is searched and stored anew)."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}  # a corrupt cache is only a cache: search again and overwrite it
-    return data if isinstance(data, dict) else {}
+        return Choice(**stored) if isinstance(stored, dict) else None
+    except TypeError:
+        return None
 
 
 def autoselect(model, x0: torch.Tensor, *, input_layout: str = "time-first", layouts=LAYOUTS,
@@ -216,11 +235,10 @@ def autoselect(model, x0: torch.Tensor, *, input_layout: str = "time-first", lay
         raise ValueError("triton_on_cpu needs Triton imported under TRITON_INTERPRET=1 (set it before importing)")
     key = cache_key(layers, x0, input_layout, layouts, repeats, device, triton_on_cpu)
     path = Path(cache_file) if cache_file is not None else None
+    stored_all = _load_file(path) if path is not None else {}  # a foreign file fails before any work
     hit = _CACHE.get(key) if cache else None
     if hit is None and cache and path is not None:
-        stored = _load_file(path).get(key)
-        if stored is not None:
-            hit = Choice(**stored)
+        hit = _stored_choice(stored_all.get(key))
     if hit is not None:
         choice = Choice(**{**hit.to_json(), "cached": True, "overhead_s": time.perf_counter() - t_start})
         apply_choice(model, choice)
@@ -267,9 +285,9 @@ def autoselect(model, x0: torch.Tensor, *, input_layout: str = "time-first", lay
     if cache:
         _CACHE[key] = choice
         if path is not None:
-            data = _load_file(path)
+            data = dict(_load_file(path))  # re-read: another run may have added choices meanwhile
             data[key] = choice.to_json()
-            path.write_text(json.dumps(data, indent=1))
+            atomic_write(path, json.dumps({"format": CACHE_FORMAT, "choices": data}, indent=1) + "\n")
     return choice
 
 

@@ -16,8 +16,9 @@ name                      neuron
 ``psu``, ``ipsu``, ``rpsu``  parallel spiking units (PSU Eq. 4-12)
 ``window-lif``            LIF over normal / dilated windows with multi-direction potential fusion
                           (Window-LIF: Yao et al., arXiv:2401.10843, Eq. 4-6, 9 and the appendix
-                          algorithm); ``window-lif-normal`` (normal windows only) and
-                          ``window-lif-sum`` (linear fusion instead of Eq. 5) are its ablations
+                          algorithm); ``window-lif-normal`` (normal windows only),
+                          ``window-lif-sum`` (linear fusion instead of Eq. 5) and
+                          ``window-lif-g1`` (one window: no partition) are its ablations
 ========================  ==================================================================
 
 The first two come from :mod:`shiftpsn.golden.model.neuron`; the others live in this package.
@@ -99,10 +100,11 @@ def _channel_wise(quantize: bool) -> Callable[[NeuronArgs], nn.Module]:
     return build
 
 
-def _window_lif(dilate: bool = True, fusion: str = "sin") -> Callable[[NeuronArgs], nn.Module]:
+def _window_lif(dilate: bool = True, fusion: str = "sin", windows: int = 2
+                ) -> Callable[[NeuronArgs], nn.Module]:
     def build(a: NeuronArgs) -> nn.Module:
         return WindowLIF(a.channels, dilated=dilate and is_dilated_layer(a.layer, a.layers), fusion=fusion,
-                         surrogate=a.surrogate)
+                         windows=windows, surrogate=a.surrogate)
     return build
 
 
@@ -125,6 +127,8 @@ NEURONS: dict[str, NeuronKind] = {
                              "(Yao et al., arXiv:2401.10843)"),
     "window-lif-normal": NeuronKind(_window_lif(dilate=False), "Window-LIF ablation: normal windows only"),
     "window-lif-sum": NeuronKind(_window_lif(fusion="sum"), "Window-LIF ablation: linear fusion G_m + G_m'"),
+    "window-lif-g1": NeuronKind(_window_lif(dilate=False, windows=1),
+                                "Window-LIF ablation: one window per layer (g = 1, no partition)"),
 }
 
 

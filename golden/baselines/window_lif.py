@@ -161,6 +161,9 @@ class WindowLIF(nn.Module):
         C, to lay out a (T, N, C) input on its grid (:func:`grid_shape`; unused for 5-D input).
     dilated : bool
         Dilated windows with weighted condense and region threshold; else normal windows.
+    windows : int
+        Normal windows per axis: 2 (g = 4 groups, the default and the only choice for dilated
+        windows) or 1 (g = 1: no partition, Table 4's first row; the chain then only runs over time).
     theta : float
         Radian factor of Eq. 5 (0.5).
     v_threshold : float
@@ -178,10 +181,13 @@ class WindowLIF(nn.Module):
 
     def __init__(self, channels: int, dilated: bool = False, theta: float = 0.5, v_threshold: float = 0.5,
                  alpha: float = 0.5, region_th: float | None = 0.1, fusion: str = "sin",
-                 detach_reset: bool = True, surrogate=None):
+                 detach_reset: bool = True, surrogate=None, windows: int = WINDOWS):
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        if windows not in (1, 2) or (dilated and windows != WINDOWS):
+            raise ValueError(f"windows must be 1 or 2 per axis (2 for dilated windows), got {windows}")
+        self.windows = windows
         self.channels, self.dilated, self.theta = channels, dilated, theta
         self.v_threshold, self.alpha, self.region_th, self.fusion = v_threshold, alpha, region_th, fusion
         self.detach_reset = detach_reset
@@ -216,13 +222,13 @@ class WindowLIF(nn.Module):
 
     def _split(self, m: torch.Tensor) -> torch.Tensor:
         """(T, B, H, W) -> (T, P, B, h, w) windows of this layer."""
-        g = partition_dilated(m) if self.dilated else partition(m)
+        g = partition_dilated(m) if self.dilated else partition(m, self.windows)
         return g.movedim(-3, 1)
 
     def _merge(self, g: torch.Tensor) -> torch.Tensor:
         """(T, P, B, h, w) -> (T, B, H, W): weighted condense or recomposition."""
         g = g.movedim(1, -3)
-        return condense(g) if self.dilated else recompose(g)
+        return condense(g) if self.dilated else recompose(g, self.windows)
 
     def _fuse(self, gm: torch.Tensor, gm_prime: torch.Tensor | None) -> torch.Tensor:
         if self.fusion == "sum":
@@ -264,6 +270,7 @@ class WindowLIF(nn.Module):
         return spikes.reshape(x.shape)
 
     def extra_repr(self) -> str:
-        return (f"channels={self.channels}, grid={self.grid}, dilated={self.dilated}, theta={self.theta}, "
+        return (f"channels={self.channels}, grid={self.grid}, windows={self.windows}, dilated={self.dilated}, "
+                f"theta={self.theta}, "
                 f"v_threshold={self.v_threshold}, alpha={self.alpha}, region_th={self.region_th}, "
                 f"fusion={self.fusion}")

@@ -4,7 +4,8 @@
 ========================  =====================================================================
 module                    job
 ========================  =====================================================================
-``tasks``                 seq-digits (T = 8 rows) and pixel-digits (T = 64 pixels), fixed split
+``tasks``                 seq-digits (T = 8 rows) and pixel-digits (T = 64 pixels), fixed split;
+                          digits-t1 / digits-t2 (the image in 1 or 2 steps)
 ``models``                ``{Linear -> BN -> neuron} x L -> Linear`` averaged over time
 ``loop``                  AdamW + cosine schedule, tqdm progress, results JSON
 ``config``                the configuration of a run (TrainConfig)

@@ -16,10 +16,13 @@ FORMAT = "shiftpsn-train-1"
 
 
 def save_checkpoint(path: str | Path, model, config, result=None) -> None:
-    """Write ``model``'s state and ``config`` (a TrainConfig) to ``path``."""
-    torch.save({"format": FORMAT, "config": config.to_dict(), "state_dict": model.state_dict(),
-                "result": None if result is None else {k: v for k, v in result.to_dict().items()
-                                                       if k != "history"}}, Path(path))
+    """Write ``model``'s state and ``config`` (a TrainConfig) to ``path`` (atomically)."""
+    from shiftpsn.base.paths import atomic_write
+
+    blob = {"format": FORMAT, "config": config.to_dict(), "state_dict": model.state_dict(),
+            "result": None if result is None else {k: v for k, v in result.to_dict().items()
+                                                   if k != "history"}}
+    atomic_write(Path(path), lambda f: torch.save(blob, f))
 
 
 def load_checkpoint(path: str | Path):
@@ -39,8 +42,23 @@ def load_checkpoint(path: str | Path):
         raise UsageError(f"cannot read checkpoint {path}: {e.__class__.__name__}") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise UsageError(f"{path} is not a shiftpsn training checkpoint (format {FORMAT})")
-    config = TrainConfig.from_dict(blob["config"])
-    model = SpikingMLP(config.model)
+    # schema: {"format", "config": {..., "model": {...}}, "state_dict": {name: tensor}, "result"}
+    missing = [k for k in ("config", "state_dict") if k not in blob]
+    if missing:
+        raise UsageError(f"checkpoint {path} lacks the key {missing[0]!r} (format {FORMAT})")
+    if not isinstance(blob["config"], dict) or not isinstance(blob["config"].get("model"), dict):
+        raise UsageError(f"checkpoint {path}: 'config' must hold the training configuration with 'model'")
+    if not isinstance(blob["state_dict"], dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in blob["state_dict"].items()):
+        raise UsageError(f"checkpoint {path}: 'state_dict' must map parameter names to tensors")
+    try:
+        config = TrainConfig.from_dict(blob["config"])
+        model = SpikingMLP(config.model)
+    except UsageError as e:
+        raise UsageError(f"checkpoint {path}: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise UsageError(f"checkpoint {path}: invalid configuration ({e.__class__.__name__}: "
+                         f"{str(e)[:100]})") from None
     try:
         model.load_state_dict(blob["state_dict"])
     except RuntimeError as e:

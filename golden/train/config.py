@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from shiftpsn.base.errors import UsageError
+from shiftpsn.base.limits import MAX_SEED, MAX_TRAIN_BATCH, check_at_most
 
 from .models import ModelConfig
 
@@ -41,6 +42,16 @@ class TrainConfig:
             raise UsageError(f"batch size must be >= 2 (batch norm), got {self.batch_size}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UsageError(f"learning rate must be a positive number, got {self.lr!r}")
+        if not (isinstance(self.weight_decay, (int, float)) and math.isfinite(self.weight_decay)
+                and self.weight_decay >= 0):
+            raise UsageError(f"weight decay must be a finite number >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(f"seed must be an integer in [0, {MAX_SEED}], got {self.seed!r}")
+        check_at_most(self.batch_size, MAX_TRAIN_BATCH, "batch size")
+        for name in ("train_subset", "test_subset"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v < 2):
+                raise UsageError(f"{name.replace('_', ' ')} must be an integer >= 2, got {v!r}")
 
     def to_dict(self) -> dict:
         d = asdict(self)

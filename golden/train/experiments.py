@@ -22,9 +22,9 @@ BASELINES = ("psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard", "psu", 
 #: The few-time-step settings Window-LIF (Yao et al., arXiv:2401.10843) is built for: the digits in
 #: T = 1 and T = 2 steps (:mod:`shiftpsn.golden.train.tasks`; the same input for both digits tasks).
 FEW_STEP_TASKS = ("digits-t1", "digits-t2")
-#: Window-LIF, its ablations (normal windows only, Table 4; linear fusion, Figure 5a) and the plain
-#: LIF it builds on, at those T.
-FEW_STEP_NEURONS = ("window-lif", "window-lif-normal", "window-lif-sum", "lif-soft")
+#: Window-LIF, its ablations (normal windows only and one window, Table 4; linear fusion, Figure 5a)
+#: and the plain LIF it builds on, at those T.
+FEW_STEP_NEURONS = ("window-lif", "window-lif-normal", "window-lif-g1", "window-lif-sum", "lif-soft")
 
 
 @dataclass(frozen=True)

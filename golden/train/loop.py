@@ -9,7 +9,6 @@ epoch (no early stopping on the test set).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from shiftpsn.base.paths import atomic_write, json_text
 from shiftpsn.base.progress import on_terminal
 
 from .checkpoints import save_checkpoint
@@ -154,5 +154,5 @@ def train(config: TrainConfig, output_dir: str | Path | None = None, *, progress
         out = Path(output_dir)
         out.mkdir(parents=True, exist_ok=True)
         save_checkpoint(out / "model.pt", model, config, result)
-        (out / "results.json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+        atomic_write(out / "results.json", json_text(result.to_dict()))
     return result

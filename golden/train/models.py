@@ -84,6 +84,11 @@ class ModelConfig:
                              f"{', '.join(METHODS)}")
         if self.width < 1 or self.layers < 1:
             raise UsageError(f"width and layers must be >= 1, got {self.width} and {self.layers}")
+        from shiftpsn.base.limits import MAX_TRAIN_LAYERS, MAX_TRAIN_ORDER, MAX_TRAIN_WIDTH, check_at_most
+
+        check_at_most(self.width, MAX_TRAIN_WIDTH, "width")
+        check_at_most(self.layers, MAX_TRAIN_LAYERS, "layers")
+        check_at_most(self.order, MAX_TRAIN_ORDER, "order")
 
     @property
     def quantized(self) -> bool | None:

@@ -6,6 +6,7 @@ import json
 import platform
 from pathlib import Path
 
+from shiftpsn.base.paths import atomic_write, json_text
 from shiftpsn.golden.baselines import NEURONS
 
 from .experiments import BASELINE_ORDER, FEW_STEP_TASKS, ORDERS
@@ -20,6 +21,8 @@ QUANT_BUDGET = 2.0
 STEPS_TASKS = {1: "digits-t1", 2: "digits-t2", 8: "seq-digits", 64: "pixel-digits"}
 #: Window-LIF ablations: (neuron, what it leaves out, where the paper claims it matters).
 WINDOW_LIF_ABLATIONS = (("window-lif-normal", "normal windows only (no dilated layer)", "Table 4"),
+                        ("window-lif-g1", "one window per layer (g = 1): no partition, no window-to-window "
+                                          "passing", "Table 4"),
                         ("window-lif-sum", "linear fusion G_m + G_m' instead of Eq. 5", "Figure 5a"))
 
 
@@ -251,8 +254,7 @@ def write_report(out: Path, summary: dict, *, timing: dict, epochs: dict, total:
     meta = {"training": timing, "runs_total": total, "train_seconds_sum_all_runs": cpu_seconds,
             "epochs": epochs, "seeds": seeds, "machine": platform.machine(),
             "python": platform.python_version()}
-    (out / "results.json").write_text(json.dumps({"meta": meta, "claims": c, "configs": summary},
-                                                 indent=1) + "\n")
+    atomic_write(out / "results.json", json_text({"meta": meta, "claims": c, "configs": summary}))
     plot_orders(out, summary)
     lines = [
         "# Training comparison on the digits tasks", "",
@@ -282,4 +284,4 @@ def write_report(out: Path, summary: dict, *, timing: dict, epochs: dict, total:
         lines += ["", f"## All neurons on {task}", ""] + _neuron_rows(summary, task)
     lines += ["", "## Accuracy against the order k", "", "![pixel-digits](pixel_order.png)",
               "![seq-digits](seq_order.png)", ""]
-    (out / "README.md").write_text("\n".join(lines) + "\n")
+    atomic_write(out / "README.md", "\n".join(lines) + "\n")

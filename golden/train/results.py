@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from shiftpsn.base.paths import atomic_write, json_text
+
 from .experiments import EPOCHS, plan
 from .report import write_report
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = mp.get_context("spawn")
     with ctx.Pool(args.jobs) if args.jobs > 1 else _Serial() as pool:
         for i, (run, d) in enumerate(pool.imap_unordered(_work, items), 1):
-            (out / "runs" / f"{run.key}.json").write_text(json.dumps(d, indent=1) + "\n")
+            atomic_write(out / "runs" / f"{run.key}.json", json_text(d))
             records.append(d)
             el = time.perf_counter() - start
             print(f"[{i}/{len(todo)}] {run.group} seed {run.seed}: test {d['test_acc']:.4f} "

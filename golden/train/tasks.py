@@ -89,6 +89,10 @@ def load_task(name: str, *, train_subset: int | None = None, test_subset: int | 
     y = digits.target.astype(np.int64)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=TEST_FRACTION, random_state=SPLIT_SEED,
                                               stratify=y)
+    # asking for more samples than exist is an error, not a silent cut (flags named as on the CLI)
+    for flag, n, have in (("--train-subset", train_subset, len(x_tr)), ("--test-subset", test_subset, len(x_te))):
+        if n is not None and n > have:
+            raise UsageError(f"{flag} {n} is larger than the {name} {flag[2:-7]} set ({have} samples)")
     if train_subset is not None:
         x_tr, y_tr = x_tr[:train_subset], y_tr[:train_subset]
     if test_subset is not None:

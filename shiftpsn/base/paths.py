@@ -1,5 +1,12 @@
-"""Output paths: create the parent directory of a file the user asked for, or say in one line why not."""
+"""Output paths and caches: create the parent directory of a file the user asked for (or say in one
+line why not), write outputs atomically, never over an input, name the CORE.json description beside
+Verilog, and find writable cache folders."""
 
+import contextlib
+import json
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 from .errors import UsageError
@@ -16,3 +23,192 @@ def ensure_parent(path: str | Path) -> Path:
     except OSError as e:
         raise UsageError(f"cannot create output directory {path.parent}: {e.strerror}") from None
     return path
+
+
+# ----------------------------------------------------------------------------- writing outputs
+def atomic_write(path: str | Path, data) -> Path:
+    """Write ``path`` atomically: into a temporary file beside it, then renamed over it, so an
+    interrupted run leaves the old file or the new one, never half of one. ``data`` is bytes, str
+    (UTF-8) or a callable that writes into the binary file object it is given (``np.save``, ...).
+    Every writer of a command's output goes through here."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+        if path.exists():
+            try:
+                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+            except OSError:
+                pass
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_writable_dir(directory: str | Path) -> Path:
+    """Create ``directory`` (and its parents) and prove it can be written by creating and removing
+    a file in it; UsageError (one line) otherwise. Every command checks its outputs this way before
+    it starts working."""
+    directory = Path(directory)
+    for parent in (directory, *directory.parents):
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"cannot write into {directory}: {parent} is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".shiftpsn-probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UsageError(f"cannot write into {directory}: {e.strerror or e}") from None
+    return directory
+
+
+def prepare_output(path: str | Path, inputs=(), what: str = "output") -> Path:
+    """Check before any work that output file ``path`` can be written: its directory is created and
+    probed, it is not a directory, and it is none of the command's ``inputs`` (UsageError naming both
+    paths otherwise)."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a directory; give a file name")
+    check_not_input(path, inputs, what)
+    check_writable_dir(path.parent)
+    return path
+
+
+def check_not_input(path: str | Path, inputs=(), what: str = "output") -> None:
+    """UsageError when output ``path`` is the same file as one of ``inputs`` (None entries skipped)."""
+    path = Path(path)
+    for inp in inputs:
+        if inp is None:
+            continue
+        inp = Path(inp)
+        if _same_file(path, inp):
+            raise UsageError(f"{what} {path} would overwrite the input {inp}; give another output name")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+# ----------------------------------------------------------------------------- CORE.json beside Verilog
+#: Suffix of the core description written beside generated Verilog: ``core.v`` -> ``core.core.json``
+#: (a name that a spec ``core.json`` beside it never has).
+DESCRIPTION_SUFFIX = ".core.json"
+
+
+def description_path(verilog_path: str | Path) -> Path:
+    """Where ``generate`` writes the CORE.json description of ``verilog_path``: same folder and stem,
+    suffix ``.core.json`` (docs/CONTRACT.md section 3)."""
+    path = Path(verilog_path)
+    return path.with_name(path.stem + DESCRIPTION_SUFFIX)
+
+
+def find_description(verilog_path: str | Path) -> Path | None:
+    """The CORE.json description that belongs to ``verilog_path``, if any: ``<stem>.core.json``, else
+    (files written before 0.2) ``<stem>.json`` or ``CORE.json`` in its folder when they are
+    descriptions (have ``top`` and ``ports``), never a spec that happens to sit there."""
+    from .limits import load_json
+
+    path = Path(verilog_path)
+    new = description_path(path)
+    if new.is_file():
+        return new
+    for cand in (path.with_suffix(".json"), path.parent / "CORE.json"):
+        if cand.is_file() and cand != path:
+            try:
+                d = load_json(cand, "core description")
+            except UsageError:
+                continue
+            if isinstance(d, dict) and "top" in d and "ports" in d:
+                return cand
+    return None
+
+
+# ----------------------------------------------------------------------------- caches
+#: Environment variables the WebAssembly tools (YoWASP, Amaranth's Yosys via wasmtime) read for
+#: their compiled-module caches.
+_TOOL_CACHE_ENV = ("XDG_CACHE_HOME", "YOWASP_CACHE_DIR")
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME`` or ``~/.cache`` when it can be written, else a folder under the system's
+    temporary directory (``shiftpsn-cache-<uid>``)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    home = Path(xdg) if xdg else Path.home() / ".cache"
+    if _writable(home):
+        return home
+    return _temp_cache()
+
+
+def _temp_cache() -> Path:
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    d = Path(tempfile.gettempdir()) / f"shiftpsn-cache-{uid}"
+    d.mkdir(mode=0o700, exist_ok=True)
+    return d
+
+
+def _writable(d: Path) -> bool:
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".shiftpsn-probe-", dir=d)
+        os.close(fd)
+        os.unlink(probe)
+        return True
+    except OSError:
+        return False
+
+
+def ensure_tool_caches(say=None) -> None:
+    """Point the WebAssembly tools' caches at a writable place when HOME's cache cannot be written
+    (a read-only or missing HOME): sets XDG_CACHE_HOME and YOWASP_CACHE_DIR for this process and the
+    tools it starts; ``say`` gets one line when it does."""
+    if os.environ.get("YOWASP_CACHE_DIR") and os.environ.get("XDG_CACHE_HOME"):
+        return
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    home = Path(xdg) if xdg else Path.home() / ".cache"
+    if _writable(home):
+        return
+    fallback = _temp_cache()
+    os.environ["XDG_CACHE_HOME"] = str(fallback)
+    os.environ.setdefault("YOWASP_CACHE_DIR", str(fallback / "YoWASP"))
+    if say is not None:
+        say(f"note: {home} cannot be written; tool caches go to {fallback}")
+
+
+def json_text(value, indent: int | None = 1) -> str:
+    """JSON text of ``value`` with every NaN or infinite float written as ``null`` (JSON has no NaN;
+    a bare NaN breaks strict readers), ending in a newline when indented."""
+    import math
+
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+
+    text = json.dumps(clean(value), indent=indent, allow_nan=False, default=str)
+    return text + "\n" if indent is not None else text

@@ -428,18 +428,10 @@ class CoreSpec:
 
     @classmethod
     def load(cls, path: str | Path) -> "CoreSpec":
+        from .limits import load_json  # bounded read, JSON limits (docs/CONTRACT.md section 4)
+
         path = Path(path)
-        try:
-            text = path.read_text()
-        except FileNotFoundError:
-            raise UsageError(f"spec file not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as e:
-            why = e.strerror if isinstance(e, OSError) and e.strerror else e.__class__.__name__
-            raise UsageError(f"cannot read spec file {path}: {why}") from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError(f"spec {path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        d = load_json(path, "spec")
         try:
             return cls.from_dict(d)
         except SpecError as e:
@@ -458,7 +450,10 @@ class CoreSpec:
         return "{\n" + ",\n".join(items) + "\n}\n"
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json())
+        """Write the spec (atomically: the old file or the new one, never half)."""
+        from .paths import atomic_write
+
+        atomic_write(path, self.to_json())
 
 
 def _check_int(key: str, v: Any, lo: int | None = None, hi: int | None = None) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import StimulusError, UsageError
-from .paths import ensure_parent
+from .limits import load_npy
+from .paths import atomic_write, ensure_parent, prepare_output
 from .spec import CoreSpec
 
 
@@ -67,15 +68,21 @@ def from_beats(spec: CoreSpec, y: np.ndarray) -> np.ndarray:
 def load_stimulus(path: str | Path, spec: CoreSpec) -> tuple[np.ndarray, tuple]:
     """Load and validate a stimulus file. Returns (x as int64 (B, T, [P,] C), the file's original shape)."""
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"stimulus file not found: {path}")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise StimulusError(f"stimulus {path}: not a readable .npy array ({str(e).splitlines()[0]})") from None
+    x = load_npy(path, "stimulus")  # header checked against MAX_STIMULUS_VALUES before allocating
     if not isinstance(x, np.ndarray):
         raise StimulusError(f"stimulus {path}: expected a .npy array, got an archive")
     return check_stimulus(x, spec, what=f"stimulus {path}"), x.shape
+
+
+def check_results_path(path: str | Path, inputs=()) -> Path:
+    """Check before any work that results can be written to ``path``: a ``.npz`` name, not a
+    directory, none of the command's ``inputs``; its directory is created and probed."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"output {path} is a directory; give a file name ending in .npz")
+    if path.suffix != ".npz":
+        raise UsageError(f"output {path}: results are written as .npz (docs/CONTRACT.md section 3)")
+    return prepare_output(path, inputs)
 
 
 def save_results(path: str | Path, spikes: np.ndarray, acc: np.ndarray, shape: tuple | None = None) -> None:
@@ -91,7 +98,7 @@ def save_results(path: str | Path, spikes: np.ndarray, acc: np.ndarray, shape: t
     acc = np.asarray(acc, dtype=np.int64)
     if shape is not None:
         spikes, acc = spikes.reshape(shape), acc.reshape(shape)
-    np.savez(path, spikes=spikes, acc=acc)
+    atomic_write(path, lambda f: np.savez(f, spikes=spikes, acc=acc))
 
 
 def load_results(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from shiftpsn import __version__
 from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.paths import ensure_tool_caches
 
 #: subcommand -> (module, one-line help)
 COMMANDS = {
-    "golden": ("shiftpsn.cli.golden", "run the bit-exact integer model on a stimulus"),
+    "golden": ("shiftpsn.cli.golden", "run the bit-exact integer model of a core (--spec) or network (--net)"),
     "generate": ("shiftpsn.cli.generate", "generate the core's Verilog (and CORE.json) from a spec"),
     "rtl-run": ("shiftpsn.cli.rtl_run", "run a stimulus through the Verilog in a real simulator"),
     "regress": ("shiftpsn.cli.regress", "co-simulate the Verilog against the golden model"),
     "synth": ("shiftpsn.cli.synth", "synthesize area / timing / energy reports"),
     "train": ("shiftpsn.cli.train", "train a network with a spiking neuron on a digits task"),
-    "export": ("shiftpsn.cli.export", "export a trained neuron layer to a core spec"),
+    "export": ("shiftpsn.cli.export", "export a trained neuron layer to a core spec (--network: the whole network)"),
     "autoselect": ("shiftpsn.cli.autoselect", "time every acceleration method (Algorithm 1) and pick one"),
     "flow": ("shiftpsn.cli.flow", "the main job: train, export, generate, co-simulate, synthesize"),
 }
@@ -33,7 +35,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error message and exit code 2."""
 
     def error(self, message):  # noqa: D401 - argparse API
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        # a range check of shiftpsn.cli.args reads "--order must be >= 1, got 0"
+        m = re.match(r"argument (-[-\w]+)(?:/[-\w]+)*: (must .*)$", message, flags=re.S)
+        if m:
+            message = f"{m.group(1)} {m.group(2)}"
+        sys.stderr.write(f"{self.prog}: error: {_one_line(message)}\n")
         sys.exit(2)
 
 
@@ -68,23 +74,40 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(module_name)
     parser = _Parser(prog=f"shiftpsn {name}", description=help_text)
     module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
+    try:
+        args = parser.parse_args(argv[1:])
+    except SystemExit as e:  # a bad option (one line already written) or --help
+        return e.code if isinstance(e.code, int) else 2
+    # a read-only HOME must not stop the WebAssembly tools (their caches move to a temp folder)
+    ensure_tool_caches()
     try:
         rc = module.run(args)
     except UsageError as e:
-        sys.stderr.write(f"shiftpsn {name}: error: {e}\n")
+        sys.stderr.write(f"shiftpsn {name}: error: {_one_line(e)}\n")
         return 2
     except OSError as e:  # a path the user gave that the file system refuses
         where = f": {e.filename}" if e.filename else ""
-        sys.stderr.write(f"shiftpsn {name}: error: {e.strerror or e}{where}\n")
+        sys.stderr.write(f"shiftpsn {name}: error: {_one_line(e.strerror or e)}{where}\n")
+        return 2
+    except MemoryError:  # the one place where an allocation that cannot succeed becomes bad input
+        sys.stderr.write(f"shiftpsn {name}: error: out of memory; the input is too large for this "
+                         f"machine (limits: docs/CONTRACT.md section 4)\n")
+        return 2
+    except RecursionError:
+        sys.stderr.write(f"shiftpsn {name}: error: input nested too deeply\n")
         return 2
     except CheckFailed as e:
-        sys.stderr.write(f"shiftpsn {name}: FAIL: {e}\n")
+        sys.stderr.write(f"shiftpsn {name}: FAIL: {_one_line(e)}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write(f"shiftpsn {name}: interrupted\n")
         return 130
     return int(rc or 0)
+
+
+def _one_line(e) -> str:
+    """A message as one line (a tool's multi-line error joined with '; ')."""
+    return "; ".join(ln.strip() for ln in str(e).splitlines() if ln.strip())
 
 
 if __name__ == "__main__":

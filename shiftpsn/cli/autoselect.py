@@ -23,17 +23,24 @@ import json
 import os
 import sys
 
+from shiftpsn.base import limits
 from shiftpsn.base.errors import UsageError
+from shiftpsn.base.paths import prepare_output
+
+from .args import int_range
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--shape", required=True, help="T,N,C[,...] of the time-first input, e.g. 8,64,128")
-    parser.add_argument("--order", required=True, type=int, help="k, taps per channel (>= 1)")
-    parser.add_argument("--dilation", required=True, type=int, help="d (>= 1)")
+    parser.add_argument("--order", required=True, type=int_range(1, limits.MAX_TRAIN_ORDER),
+                        help=f"k, taps per channel (1 .. {limits.MAX_TRAIN_ORDER})")
+    parser.add_argument("--dilation", required=True, type=int_range(1, limits.MAX_AUTOSELECT_SPAN),
+                        help="d (>= 1)")
     parser.add_argument("--layout", choices=["time-first", "time-last"],
                         help="let only this layout compete (default: both)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (keys: see --help of the module)")
-    parser.add_argument("--repeats", type=int, default=5, help="m: 2m+1 runs per method, mean of the last m")
+    parser.add_argument("--repeats", type=int_range(1, 1000), default=5,
+                        help="m: 2m+1 runs per method, mean of the last m (1 .. 1000)")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--triton-interpret", action="store_true",
@@ -51,17 +58,19 @@ def parse_shape(text: str) -> tuple[int, ...]:
         raise UsageError(f"--shape needs at least T,N,C (3 numbers), got {text!r}")
     if min(dims) < 1:
         raise UsageError(f"--shape dimensions must be >= 1, got {text!r}")
+    count = 1
+    for n in dims:
+        count *= n
+    limits.check_at_most(count, limits.MAX_AUTOSELECT_VALUES, f"--shape {text}: values T*N*C*...")
     return dims
 
 
 def run(args) -> int:
     shape = parse_shape(args.shape)
-    if args.order < 1:
-        raise UsageError(f"--order must be >= 1, got {args.order}")
-    if args.dilation < 1:
-        raise UsageError(f"--dilation must be >= 1, got {args.dilation}")
-    if args.repeats < 1:
-        raise UsageError(f"--repeats must be >= 1, got {args.repeats}")
+    limits.check_at_most((args.order - 1) * args.dilation, limits.MAX_AUTOSELECT_SPAN,
+                         "--order/--dilation: the kernel's span (k-1)*d")
+    if args.cache is not None:
+        prepare_output(args.cache)  # a cache that cannot be written fails before the timing
     if args.triton_interpret:
         if "triton" in sys.modules and os.environ.get("TRITON_INTERPRET") != "1":
             raise UsageError("--triton-interpret: Triton was already imported without TRITON_INTERPRET=1")

@@ -2,22 +2,19 @@
 run a stimulus through the Verilog in a real simulator and write what the hardware produced (the
 ``shiftpsn golden`` .npz format). Runtime weights are loaded through the configuration port."""
 
-from pathlib import Path
-
-from shiftpsn.base.errors import UsageError
+from shiftpsn.base import limits
 from shiftpsn.base.spec import CoreSpec
-from shiftpsn.base.stimulus import load_stimulus, save_results
+from shiftpsn.base.stimulus import check_results_path, load_stimulus, save_results
 
-from shiftpsn.sim.runner import SIMULATORS
+from .args import add_sim, add_spec, add_stimulus_io
 
 
 def add_arguments(p):
-    p.add_argument("--spec", required=True, help="core spec JSON (docs/CONTRACT.md section 2)")
-    p.add_argument("--input", required=True, help="stimulus .npy, integer (T, C) or (B, T, C)")
-    p.add_argument("--output", required=True, help="results .npz (spikes uint8, acc int64)")
+    add_spec(p)
+    add_stimulus_io(p)
     p.add_argument("--verilog", help="Verilog of the core (default: generated from the spec); its "
                                      "top name comes from the CORE.json beside it when present")
-    p.add_argument("--sim", default="icarus", choices=SIMULATORS, help="simulator (default icarus)")
+    add_sim(p)
 
 
 def _progress(msg: str) -> None:
@@ -28,11 +25,10 @@ def run(args):
     from shiftpsn.sim.cosim import file_core, generated_core, rtl_run
     from shiftpsn.sim.runner import check_simulator
 
+    out = check_results_path(args.output, inputs=[args.spec, args.input, args.verilog])
     spec = CoreSpec.load(args.spec)
     x, shape = load_stimulus(args.input, spec)
-    out = Path(args.output)
-    if not out.parent.is_dir():
-        raise UsageError(f"output directory does not exist: {out.parent}")
+    limits.check_at_most(x.shape[0] * x.shape[1], limits.MAX_SIM_BEATS, "beats to simulate B*T")
     check_simulator(args.sim)
     core = file_core(args.verilog, spec) if args.verilog else generated_core(spec)
     B, T, C = x.shape

@@ -2,7 +2,8 @@
 
     shiftpsn synth --spec SPEC.json --target generic|ice40|ecp5|xilinx|asic[,...]|all --output-dir DIR
                    [--liberty LIB] [--baseline mac] [--clock-mhz 100] [--steps T]
-                   [--stimulus X.npy] [--seed S] [--no-activity] [--verilog CORE.v [--top NAME]]
+                   [--stimulus X.npy] [--seed S] [--no-activity] [--no-switching]
+                   [--verilog CORE.v [--top NAME]]
                    [--sweep k=2,4,8 --sweep C=8,16 ...]
 
 Writes DIR/report.json and DIR/report.md (keys in :mod:`shiftpsn.synth.report`) and keeps every tool's
@@ -19,15 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
+from shiftpsn.base import limits
 from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.paths import check_writable_dir
+from shiftpsn.base.progress import Progress
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import load_stimulus, random_stimulus
-
-from shiftpsn.synth import report, sweep, synthesize
-from shiftpsn.base.progress import Progress
 from shiftpsn.base.tools import check_liberty
+from shiftpsn.synth import report, sweep, synthesize
 from shiftpsn.synth.tools import check_synth_tools
 from shiftpsn.synth.yosys import TARGETS
+
+from .args import add_seed, float_range, int_range
 
 #: Sequences of the default random stimulus (each of T steps).
 DEFAULT_SEQUENCES = 32
@@ -41,13 +45,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--liberty", type=Path, help="liberty for the standard-cell flow (default: OSU 0.18 um, "
                    "qflow-tech-osu018)")
     p.add_argument("--baseline", choices=["mac"], help="also synthesize the multiplier variant and report ratios")
-    p.add_argument("--clock-mhz", type=float, default=100.0,
+    p.add_argument("--clock-mhz", type=float_range(0, 1e6, lo_open=True), default=100.0,
                    help="clock for power, slack, ABC's delay target and nextpnr (default 100)")
-    p.add_argument("--steps", type=int, help="T of the op-count energy model and of the random stimulus "
+    p.add_argument("--steps", type=int_range(1, limits.MAX_SIM_BEATS), help="T of the op-count energy model and of the random stimulus "
                    "(default: the stimulus' T, else max(8, k))")
     p.add_argument("--stimulus", type=Path, help="stimulus .npy (T, C) or (B, T, C) for the activity energy "
                    f"(default: {DEFAULT_SEQUENCES} random sequences of T steps)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random stimulus and of nextpnr")
+    add_seed(p, 0, "random stimulus and nextpnr")
+    p.add_argument("--no-switching", action="store_true",
+                   help="skip the gate-level simulation of the asic netlist (energy_pj_per_step_switching = null)")
     p.add_argument("--no-activity", action="store_true",
                    help="skip the standard-cell power run (energy_pj_per_step_activity = null) unless "
                         "the target is asic")
@@ -60,10 +66,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec = uniform_spec() if args.spec is None else CoreSpec.load(args.spec)
-    if args.clock_mhz <= 0:
-        raise UsageError(f"--clock-mhz must be > 0, got {args.clock_mhz}")
-    if args.steps is not None and args.steps < 1:
-        raise UsageError(f"--steps must be >= 1, got {args.steps}")
     if args.baseline == "mac" and spec.arith == "mac":
         raise UsageError("--baseline mac: the spec is already the mac variant (arith = \"mac\")")
     if args.verilog is not None and (args.sweep or args.baseline):
@@ -72,12 +74,8 @@ def run(args: argparse.Namespace) -> int:
     lib = check_liberty(args.liberty)
     check_synth_tools(targets, activity=not args.no_activity)
     out = args.output_dir
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--output-dir {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create --output-dir {out}: {e.strerror}") from None
+    _check_inputs_not_outputs(out, [args.spec, args.stimulus, args.verilog, args.liberty], targets)
+    check_writable_dir(out)  # created and probed before any tool runs
     progress = Progress("synth", quiet=args.quiet)
     stim_file = None if args.stimulus is None else load_stimulus(args.stimulus, spec)[0]
     if args.sweep:
@@ -104,6 +102,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_inputs_not_outputs(out: Path, inputs, targets) -> None:
+    """UsageError (naming both) when an input lies where synth writes: DIR/report.json, report.md,
+    sweep.csv, sweep_*.png, DIR/core/, DIR/baseline/, DIR/<target>/, DIR/<param>=<value>/."""
+    names = {"report.json", "report.md", "sweep.csv", "core", "baseline", *TARGETS}
+    for inp in inputs:
+        if inp is None:
+            continue
+        try:
+            rel = Path(inp).resolve().relative_to(out.resolve())
+        except ValueError:
+            continue
+        first = rel.parts[0] if rel.parts else ""
+        if first in names or first.startswith("sweep_") or "=" in first:
+            raise UsageError(f"--output-dir {out} would overwrite the input {inp} ({out / first} is an "
+                             f"output of synth); choose another --output-dir")
+
+
 def parse_targets(text: str) -> tuple[str, ...]:
     """``"ice40,asic"`` or ``"all"`` -> a tuple of targets in :data:`TARGETS` order. Raises UsageError."""
     names = [t.strip() for t in text.split(",") if t.strip()]
@@ -128,5 +143,6 @@ def _options(args, spec: CoreSpec, targets: tuple, lib: Path,
                          f"(set --steps)")
     return synthesize.Options(targets=targets, liberty=lib, clock_mhz=args.clock_mhz, steps=steps,
                         stimulus=stim, activity=not args.no_activity, seed=args.seed,
+                        switching=not getattr(args, "no_switching", False),
                         stimulus_desc=str(args.stimulus) if args.stimulus else
                         f"random, {DEFAULT_SEQUENCES} x {steps} steps, seed {args.seed}")

@@ -6,7 +6,7 @@ Stages, each verified against the one before it (hls4ml / FINN style), each time
                 (reused when DIR/train holds a checkpoint of the same configuration)
     2 export    its first neuron layer -> core spec; the layer's real        DIR/core/spec.json, export.json,
                 test-set input currents quantized to the core's grid         stimulus.npy
-    3 generate  the core's Verilog                                           DIR/core/core.v, core.json
+    3 generate  the core's Verilog                                           DIR/core/core.v, core.core.json
     4 cosim     Icarus runs core.v on those currents; every spike and        DIR/cosim/rtl.npz, golden.npz
                 accumulator is checked against the integer golden model,
                 and the spikes against the quantized float layer
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.paths import atomic_write, json_text
 from shiftpsn.base.tools import check_liberty
 
 
@@ -120,7 +121,7 @@ def run_flow(cfg: FlowConfig) -> dict:
     paths = write_summary(summary, out, train_result)
     st.done("summary", t, ", ".join(str(p) for p in paths))
     summary["stage_seconds"]["total"] = time.monotonic() - st.t0
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    atomic_write(out / "summary.json", json_text(summary))
     print(f"[flow] all stages done in {summary['stage_seconds']['total']:.1f} s; read {out / 'summary.md'}")
     return summary
 
@@ -160,8 +161,8 @@ def _export(cfg: FlowConfig, ckpt: Path, d: Path):
     exp = export_layer(ckpt, cfg.layer, input_width=cfg.input_width, name="shiftpsn_core", weights="runtime",
                        test_subset=cfg.test_subset)
     exp.spec.save(d / "spec.json")
-    np.save(d / "stimulus.npy", exp.x)
-    (d / "export.json").write_text(json.dumps(exp.metadata, indent=1, default=str) + "\n")
+    atomic_write(d / "stimulus.npy", lambda f: np.save(f, exp.x))
+    atomic_write(d / "export.json", json_text(exp.metadata))
     return exp
 
 
@@ -224,7 +225,7 @@ def _synth(cfg: FlowConfig, exp, d: Path) -> dict:
         for target, rep in reps.items():
             (d / target).mkdir(parents=True, exist_ok=True)
             report.write(rep, d / target)
-        key_path.write_text(json.dumps(key, indent=1) + "\n")
+        atomic_write(key_path, json_text(key))
     out = {}
     for target, rep in reps.items():
         tdir = d / target

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shiftpsn.base.paths import atomic_write
+
 _METRICS = [("luts", "LUTs", "{:,.0f}"), ("ffs", "flip-flops", "{:,.0f}"), ("cells", "cells", "{:,.0f}"),
             ("area_um2", "area (um^2)", "{:,.0f}"), ("fmax_mhz", "Fmax (MHz)", "{:.1f}"),
             ("energy_pj_per_step_model", "energy, op-count model (pJ / neuron-step)", "{:.4g}"),
             ("energy_pj_per_step_activity", "energy, simulated activity (pJ / neuron-step)", "{:.4g}"),
+            ("energy_pj_per_step_switching", "energy, gate-level switching (pJ / neuron-step)", "{:.4g}"),
             ("storage_area_share", "delay-line storage share of area", "{:.1%}")]
 
 
@@ -55,14 +58,16 @@ def write_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
               "energy is OpenSTA's power on the OSU 0.18 um netlist (configuration registers held at the loaded "
               "weights, input toggles from the stimulus) divided by clock and channels: flip-flop clock power "
               "dominates it, and with power-of-two weights most multiplier partial products are constant, so the "
-              "two figures need not agree (see the synth reports' energy.activity.caveat).", ""]
+              "two figures need not agree (see the synth reports' energy.activity.caveat). The gate-level "
+              "switching energy simulates the asic netlist on the test-set currents and prices every net's real "
+              "transitions with the liberty (synth/switching.py; the asic report explains the differences).", ""]
     times = s["stage_seconds"]
     lines += ["## Stage times", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k}{' (reused checkpoint)' if k == 'train' and s['train']['reused'] else ''} | {v:.1f} |"
               for k, v in times.items()]
     lines += ["", "## Plots", "", "![training](training.png)", "", "![shift vs mac](shift_vs_mac.png)", ""]
     path = out / "summary.md"
-    path.write_text("\n".join(lines))
+    atomic_write(path, "\n".join(lines))
     return [path, *plots]
 
 

