@@ -1,5 +1,5 @@
 """Window-LIF (Yao et al., "Training a General Spiking Neural Network with Improved Efficiency and
-Minimum Latency", arXiv:2401.10843) against hand-worked examples and the paper's own formulas.
+Minimum Latency") against hand-worked examples and the paper's own formulas.
 
 Every expected value here is computed independently of shiftpsn.golden.baselines.window_lif: worked
 by hand (written out below), from the paper's closed forms (Eq. 5, Eq. 20, Table 5), or by a scalar

@@ -15,7 +15,7 @@ name                      neuron
 ``lif-soft``, ``lif-hard``  serial LIF with soft / hard reset (PSU Eq. 1-3)
 ``psu``, ``ipsu``, ``rpsu``  parallel spiking units (PSU Eq. 4-12)
 ``window-lif``            LIF over normal / dilated windows with multi-direction potential fusion
-                          (Window-LIF: Yao et al., arXiv:2401.10843, Eq. 4-6, 9 and the appendix
+                          (Window-LIF: Yao et al., Eq. 4-6, 9 and the appendix
                           algorithm); ``window-lif-normal`` (normal windows only),
                           ``window-lif-sum`` (linear fusion instead of Eq. 5) and
                           ``window-lif-g1`` (one window: no partition) are its ablations
@@ -124,7 +124,7 @@ NEURONS: dict[str, NeuronKind] = {
     "ipsu": NeuronKind(lambda a: PSU(a.steps, "ipsu", surrogate=a.surrogate), "IPSU (PSU Eq. 11)"),
     "rpsu": NeuronKind(lambda a: PSU(a.steps, "rpsu", surrogate=a.surrogate), "RPSU (PSU Eq. 11)"),
     "window-lif": NeuronKind(_window_lif(), "Window-LIF, normal/dilated windows, Eq. 5 fusion "
-                             "(Yao et al., arXiv:2401.10843)"),
+                             "(Yao et al.)"),
     "window-lif-normal": NeuronKind(_window_lif(dilate=False), "Window-LIF ablation: normal windows only"),
     "window-lif-sum": NeuronKind(_window_lif(fusion="sum"), "Window-LIF ablation: linear fusion G_m + G_m'"),
     "window-lif-g1": NeuronKind(_window_lif(dilate=False, windows=1),

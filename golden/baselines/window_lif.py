@@ -1,6 +1,6 @@
 """Window-LIF: the dilated-window, multi-direction LIF neuron of Yao, Wu, Chen and Zhang, "Training a
-General Spiking Neural Network with Improved Efficiency and Minimum Latency" (ACML 2023, PMLR 222;
-arXiv:2401.10843), called *Window-LIF* below. Its equations and settings, as this module reads them:
+General Spiking Neural Network with Improved Efficiency and Minimum Latency" (docs/CONTRACT.md,
+References), called *Window-LIF* below. Its equations and settings, as this module reads them:
 
 * **Window partition** (section 3.1, Fig. 1, Eq. 4). A layer's feature map (H, W) is cut into
   2 x 2 non-overlapping *normal* windows G^1..G^4 (g = 4 groups, the best setting of Table 4), read

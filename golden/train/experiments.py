@@ -19,7 +19,7 @@ ORDERS = (1, 2, 4, 8)
 #: The order of the baselines that have one (masked / sliding PSN): 8 = T of seq-digits.
 BASELINE_ORDER = 8
 BASELINES = ("psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard", "psu", "ipsu", "rpsu", "window-lif")
-#: The few-time-step settings Window-LIF (Yao et al., arXiv:2401.10843) is built for: the digits in
+#: The few-time-step settings Window-LIF (Yao et al.) is built for: the digits in
 #: T = 1 and T = 2 steps (:mod:`shiftpsn.golden.train.tasks`; the same input for both digits tasks).
 FEW_STEP_TASKS = ("digits-t1", "digits-t2")
 #: Window-LIF, its ablations (normal windows only and one window, Table 4; linear fusion, Figure 5a)

@@ -82,7 +82,7 @@ def _rate(entry) -> str:
 
 
 def window_lif_claims(summary: dict) -> dict:
-    """Window-LIF's claims (Yao et al., arXiv:2401.10843) on this data, with the measured numbers:
+    """Window-LIF's claims (Yao et al.) on this data, with the measured numbers:
     ``vs_lif``: against the plain soft-reset LIF at each T (accuracy and spike rate, section 4.2);
     ``few_steps``: accuracy at T = 1 and 2 against T = 8 (seq-digits), the accuracy-latency trade-off
     it claims to remove; ``ablations``: dilated windows (Table 4) and the Eq. 5 projection (Figure 5a)."""
@@ -122,7 +122,7 @@ def _verdict(c: dict) -> str:
 
 
 def _window_lif_lines(w: dict) -> list[str]:
-    lines = ["## Window-LIF (Yao et al., arXiv:2401.10843) at few time steps", "",
+    lines = ["## Window-LIF (Yao et al.) at few time steps", "",
              "Window-LIF: LIF over 2 x 2 windows of the 8 x 8 channel grid, potential passed window to "
              "window, dilated windows in the middle layer, the previous layer's potential fused through "
              "Eq. 5 (theta 0.5, threshold 0.5). digits-t1 / digits-t2 are the image in 1 step of 64 pixels "

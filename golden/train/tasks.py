@@ -5,7 +5,7 @@ fed to a network as a sequence.
   MF-PSN Table 3).
 * ``pixel-digits``: pixel by pixel, T = 64 steps of 1 feature (the small cousin of pixel CIFAR,
   MF-PSN Figure 5b / Table 10): a long-dependency task where the order k and the dilations matter.
-* ``digits-t1``, ``digits-t2``: the few-time-step settings Window-LIF (Yao et al., arXiv:2401.10843)
+* ``digits-t1``, ``digits-t2``: the few-time-step settings Window-LIF (Yao et al.)
   is built for: the image in T = 1 step of all 64 pixels, or T = 2 steps of 32 (rows 0-3, then rows
   4-7). Both digits tasks read the same image in the same row-major order, so folding either of
   them into 1 or 2 steps (8/T rows, or 64/T pixels, per step) gives this same input: at T = 1 and 2
