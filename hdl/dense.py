@@ -15,8 +15,9 @@ Organisation (docs/ARCHITECTURE.md, "The network")
   holds the L weights ``weight[g*L + j][i]`` (lane j at bits ``[j*Ww, (j+1)*Ww)``, Ww the layer's
   signed weight width). The biases are a second ROM of G words of L biases.
 * **Event-driven skipping.** Inputs that contribute nothing cost no cycle: the engine keeps a mask of
-  the inputs still to visit and each cycle takes its lowest set bit (a priority encoder). After a
-  neuron layer the inputs are 0/1 spikes: the mask is the spike vector and **each spike selects an
+  the inputs still to visit and each cycle takes its lowest set bit (a priority encoder, a tree of
+  ceil(log2 I) levels). After a neuron layer the inputs are 0/1 spikes: the mask is the spike vector
+  and **each spike selects an
   addition** of its weight column; a silent input costs nothing.
 * **The first layer** takes the signed integer network inputs (``input_width`` W bits). With
   ``arith = "shift"`` it is **bit-serial** (no multiplier): the inputs are processed as W bit planes,
@@ -46,7 +47,7 @@ Everything stalls while that output register is full and not read (full back-pre
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -68,6 +69,18 @@ def step_layout(shape, lanes: int) -> data.StructLayout:
     ``[j*width, (j+1)*width)``), then ``first`` (the step starts a sequence) and ``last`` (it ends one).
     Every beat of a time step carries that step's ``first`` and ``last``."""
     return data.StructLayout({"x": data.ArrayLayout(shape, lanes), "first": 1, "last": 1})
+
+
+def _lowest_set_bit(mask: Value, n: int) -> tuple[Value, Value]:
+    """``(any, index)`` of the lowest set bit of ``mask[:n]`` (some index < n when none): a balanced tree of
+    ceil(log2 n) levels, each choosing the lower half when it has a set bit."""
+    if n == 1:
+        return mask[0], Const(0, 1)
+    half = 1 << ((n - 1).bit_length() - 1)  # the largest power of two below n
+    any_lo, idx_lo = _lowest_set_bit(mask[:half], half)
+    any_hi, idx_hi = _lowest_set_bit(mask[half:], n - half)
+    width = (n - 1).bit_length()
+    return any_lo | any_hi, Mux(any_lo, idx_lo.as_unsigned(), idx_hi.as_unsigned() + half)[:width]
 
 
 class DenseEngine(wiring.Component):
@@ -196,24 +209,6 @@ class DenseEngine(wiring.Component):
         I = self._layer.in_features
         return self.groups * I * self._lanes * self.weight_width + self.groups * self._lanes * self.bias_width
 
-    @property
-    def registers(self) -> dict[str, int]:
-        """Flip-flops by role (memories and their read registers excluded)."""
-        I, L, G = self._layer.in_features, self._lanes, self.groups
-        xw = 1 if self._input_width is None else self._input_width
-        beats = I // self._in_lanes
-        regs = {
-            "input": (I - self._in_lanes) * xw + (max(1, (beats - 1).bit_length()) if beats > 1 else 0),
-            "step": I * xw + 2,
-            "sequencer": 1 + max(1, (G - 1).bit_length()) + max(1, (G * I - 1).bit_length()) + I + 3
-                         + (max(1, (self.planes - 1).bit_length()) if self.planes > 1 else 0),
-            "stage1": 8 + (xw if self.multiplies else 0),
-            "accumulators": L * self.acc_width,
-            "output": L * self._out_width + 2 + 1,
-        }
-        regs["total"] = sum(regs.values())
-        return regs
-
     # ----------------------------------------------------------------- hardware
     def _plane_mask(self, xs, plane):
         """The inputs a pass visits: bit ``plane`` of each input (bit-serial), nonzero inputs, or spikes."""
@@ -228,7 +223,7 @@ class DenseEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         layer = self._layer
-        I, O, L, G, P = layer.in_features, layer.out_features, self._lanes, self.groups, self.planes
+        I, L, G, P = layer.in_features, self._lanes, self.groups, self.planes
         IL = self._in_lanes
         beats = I // IL
         Ww, Bw, Aw, Ow = self.weight_width, self.bias_width, self.acc_width, self._out_width
@@ -292,9 +287,7 @@ class DenseEngine(wiring.Component):
 
         # ---- sequencer: the lowest input still to visit
         low = Signal(range(I), name="low")
-        for i in reversed(range(I)):  # the last assignment wins: the lowest set bit
-            with m.If(mask[i]):
-                m.d.comb += low.eq(i)
+        m.d.comb += low.eq(_lowest_set_bit(mask, I)[1])
         mask_next = Signal(I)
         m.d.comb += mask_next.eq(mask & (mask - 1))
         xs = [work[i] for i in range(I)]

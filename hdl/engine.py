@@ -389,7 +389,7 @@ class ShiftPSNEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         s = self._spec
-        L, G, C, k, W, S = s.lanes, s.beats_per_step, s.channels, s.order, s.input_width, s.history_slots
+        L, G, C, W, S = s.lanes, s.beats_per_step, s.channels, s.input_width, s.history_slots
         mode = weight_mode(s)
 
         advance, accepted = Signal(), Signal()
@@ -505,7 +505,7 @@ class ShiftPSNEngine(wiring.Component):
     def _weights(self, m: Module, accepted, last, advance, mode: str) -> list | None:
         """Per lane ``(taps, threshold)`` values valid in stage 1 (None entries for constant lanes)."""
         s = self._spec
-        L, C, k = s.lanes, s.channels, s.order
+        L, C = s.lanes, s.channels
         if mode == "fixed":
             if s.weights == "constant":
                 return [None] * L

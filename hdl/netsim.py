@@ -50,12 +50,16 @@ def unpack(layout, word: int) -> dict:
 
 def stream_sim(dut, beats: list[int], n_out: int, *, rng: np.random.Generator | None = None,
                valid_p: float = 1.0, ready_p: float = 1.0, monitors: dict | None = None,
-               limit: int | None = None) -> dict:
+               limit: int | None = None, reset_at: int | None = None, before: list[int] = ()) -> dict:
     """Stream the payload integers ``beats`` into ``dut.i`` and collect ``n_out`` beats of ``dut.o``.
 
     Inputs are offered with probability ``valid_p`` per cycle (a random payload otherwise) and the
     output read with probability ``ready_p``. ``monitors`` maps a name to a stream interface inside
     ``dut`` (anything with ``valid``, ``ready``, ``payload``): every handshake on it is recorded.
+
+    With ``reset_at``, the beats ``before`` are streamed first, ``rst`` is pulsed for one cycle at
+    cycle ``reset_at`` (whatever is in flight; ``before``'s remaining beats are dropped), and then
+    ``beats`` follow; what left before the reset is recorded under the ``"before_"`` keys.
 
     Returns ``{"out": [payload ints], "out_cycles": [...], "in_cycles": [...], name: [payload ints]}``.
     """
@@ -63,11 +67,26 @@ def stream_sim(dut, beats: list[int], n_out: int, *, rng: np.random.Generator | 
     monitors = monitors or {}
     res = {"out": [], "out_cycles": [], "in_cycles": [], **{k: [] for k in monitors}}
     width = len(dut.i.payload.as_value())
-    limit = limit or 200 + 400 * (len(beats) + n_out) / max(min(valid_p, ready_p), 0.05)
+    limit = limit or 200 + 400 * (len(beats) + len(before) + n_out) / max(min(valid_p, ready_p), 0.05)
+    if reset_at is not None:
+        limit += reset_at
 
     async def testbench(ctx):
+        nonlocal beats
         n_in, cycle = 0, 0
-        while len(res["out"]) < n_out:
+        if reset_at is not None:
+            queue, beats = beats, list(before)
+        while len(res["out"]) < n_out or (reset_at is not None and cycle <= reset_at):
+            if reset_at is not None and cycle == reset_at:
+                for key in list(res):  # what left before the reset
+                    res[f"before_{key}"], res[key] = res[key], []
+                ctx.set(dut.i.valid, 0)
+                ctx.set(harness.rst, 1)
+                await ctx.tick()
+                ctx.set(harness.rst, 0)
+                cycle += 1
+                beats, n_in = queue, 0
+                continue
             offer = n_in < len(beats) and rng.random() < valid_p
             ctx.set(dut.i.valid, offer)
             ctx.set(dut.i.payload.as_value(), beats[n_in] if offer else

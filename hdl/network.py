@@ -80,8 +80,8 @@ class NeuronStage(wiring.Component):
     """A neuron layer (:func:`neuron_layer`) with the network's ``last`` flag carried around it.
 
     The core takes and returns one beat per handshake, in order; the ``last`` of each accepted beat
-    waits in a FIFO of ``spec.pipeline + 3`` entries (more than the beats the core can hold) and
-    leaves with the beat's spikes. Input is refused while the FIFO is full (never, by that depth).
+    waits in a FIFO of :attr:`fifo_depth` entries (more than the beats the core can hold) and leaves
+    with the beat's spikes. Input is refused while the FIFO is full (never, by that depth).
 
     Parameters
     ----------
@@ -100,6 +100,8 @@ class NeuronStage(wiring.Component):
             self._MustUse__silence = True
             raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
         self._spec = spec.replace(weights="constant", emit_acc=False)
+        self._core = neuron_layer(self._spec)
+        self._core._MustUse__silence = True  # elaborated with this stage
         super().__init__({
             "i": In(stream.Signature(step_layout(signed(spec.input_width), spec.lanes))),
             "o": Out(stream.Signature(step_layout(spike_shape, spec.lanes))),
@@ -109,10 +111,20 @@ class NeuronStage(wiring.Component):
     def spec(self) -> CoreSpec:
         return self._spec
 
+    @property
+    def latency(self) -> int:
+        return self._core.latency
+
+    @property
+    def fifo_depth(self) -> int:
+        """Entries of the ``last`` FIFO: the core's latency + 2, more than the beats it can hold, so
+        the FIFO never blocks a beat (a full FIFO would refuse one even while another leaves)."""
+        return self._core.latency + 2
+
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = neuron_layer(self._spec)
-        m.submodules.last_fifo = fifo = SyncFIFO(width=1, depth=self._spec.pipeline + 3)
+        m.submodules.core = core = self._core
+        m.submodules.last_fifo = fifo = SyncFIFO(width=1, depth=self.fifo_depth)
         m.d.comb += [
             core.i.valid.eq(self.i.valid & fifo.w_rdy),
             self.i.ready.eq(core.i.ready & fifo.w_rdy),
@@ -318,11 +330,18 @@ class NetworkTop(wiring.Component):
         return {"min": max(x["min"] for x in per_layer), "max": max(x["max"] for x in per_layer),
                 "layers": per_layer}
 
+    def instance_name(self, stage) -> str:
+        """The Verilog instance name of a stage inside the top (``s<n>_<kind>_l<L>``)."""
+        for n, (L, s) in enumerate(self.stages):
+            if s is stage:
+                return f"s{n}_{type(s).__name__.lower()}_l{L}"
+        raise KeyError("not a stage of this network")
+
     def elaborate(self, platform):
         m = Module()
         prev = wiring.flipped(self.i)
-        for n, (L, stage) in enumerate(self.stages):
-            m.submodules[f"s{n}_{type(stage).__name__.lower()}_l{L}"] = stage
+        for L, stage in self.stages:
+            m.submodules[self.instance_name(stage)] = stage
             wiring.connect(m, prev, stage.i)
             prev = stage.o
         m.submodules.readout = self.readout
@@ -358,7 +377,9 @@ def generate_network(net: NetworkSpec, top: str | None = None, *, arith: str | N
     ``top``, ``kind`` ("network"), ``arith``, ``clock``, ``reset``, ``ports`` (name, direction, width),
     ``input_payload`` / ``output_payload`` (field -> offset, width, count, per_element, signed),
     ``end_of_sequence``, ``cycles_per_step`` (per layer and network, min and max), ``latency``,
-    ``layers`` (per layer: kind, sizes, lanes, widths, ROM bits or neuron organisation)."""
+    ``layers`` (per layer: kind, sizes, lanes, widths, ROM bits or neuron organisation), ``monitors``
+    (per neuron layer L: the Verilog ``instance`` inside the top whose ``ports`` valid / ready / payload
+    carry the layer's spikes, and that ``payload``'s layout: ``x`` the spikes, ``first``, ``last``)."""
     if not isinstance(net, NetworkSpec):
         raise TypeError(f"net must be a NetworkSpec, not {type(net).__name__}")
     top = net.name if top is None else top
@@ -419,24 +440,30 @@ def _describe(core: NetworkTop, top: str) -> dict:
         "sum_width": core.sum_width,
         "logit_width": core.logit_width,
         "cycles_per_step": cps,
-        "latency": {"meaning": "cycles from a time step's input handshake to its first output beat, "
-                               "without back-pressure, at most",
+        "latency": {"meaning": "cycles from a time step's input handshake to its last output beat "
+                               "(with last: the class) through an idle network without back-pressure, at most",
                     "max": _latency_bound(core)},
         "layers": layers,
+        "monitors": [{"layer": L, "instance": core.instance_name(stage),
+                      "ports": {"valid": "o__valid", "ready": "o__ready", "payload": "o__payload"},
+                      "payload": _payload(stage.o.signature.members["payload"].shape)}
+                     for L, stage in core.stages if isinstance(stage, NeuronStage)],
     }
 
 
 def _latency_bound(core: NetworkTop) -> int:
-    """An upper bound of the first-beat latency of a time step through an empty network."""
+    """Most cycles from a time step's input handshake to its last output beat through an idle network
+    without back-pressure: each stage's last output follows its last input by at most a dense
+    engine's whole step (``G*(P*I + 1)`` operations, then stage 1 and the output register), a neuron
+    layer's latency, or a Regroup's two registers; then the readout's register."""
     total = 0
     for _, stage in core.stages:
         if isinstance(stage, DenseEngine):
-            P, I = stage.planes, stage.layer.in_features
-            total += (P * I + 1) + 1 + (stage.layer.in_features // stage.in_lanes)  # one group, stage 1, inputs
+            total += stage.cycles_per_step[1] + 2
         elif isinstance(stage, NeuronStage):
-            total += stage.spec.pipeline + 2
+            total += stage.latency
         else:
-            total += 2 + stage._b // gcd(stage._a, stage._b)
+            total += 2
     return total + 1
 
 

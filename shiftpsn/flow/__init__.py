@@ -1,4 +1,5 @@
-"""The main job end to end (``shiftpsn flow``, what ``make demo`` runs).
+"""The one-layer flow (``shiftpsn flow --mode layer``; the default, a whole network, is
+:mod:`shiftpsn.flow.network`, which shares :class:`Stages` and the training stage).
 
 Stages, each verified against the one before it (hls4ml / FINN style), each timed::
 

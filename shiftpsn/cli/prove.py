@@ -1,0 +1,67 @@
+"""``shiftpsn prove --spec SPEC.json [--verilog CORE.v] [--depth N] [--writes N] [--against mac]
+[--induction] [--output-dir DIR]``: formal proof of a core with SymbiYosys (docs/CONTRACT.md section 6).
+
+Exit 0 when every property holds to the depth, 1 with a counterexample (its waveform and beat
+sequence are written to DIR and their paths printed), 2 on bad input or a missing tool."""
+
+from pathlib import Path
+
+from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.paths import check_not_input, check_writable_dir
+from shiftpsn.base.spec import CoreSpec
+
+from .args import NON_NEGATIVE, int_range
+
+#: Deepest BMC the command accepts (the solver's time grows fast with depth).
+MAX_DEPTH = 200
+DEFAULT_OUTPUT = Path("out/prove")
+
+
+def add_arguments(p):
+    p.add_argument("--spec", required=True, metavar="SPEC.json", help="core spec JSON (docs/CONTRACT.md section 2)")
+    p.add_argument("--verilog", metavar="CORE.v", help="Verilog to prove (default: generated from the spec); its top "
+                                                       "name comes from the CORE.json beside it when present")
+    p.add_argument("--depth", type=int_range(1, MAX_DEPTH), default=None,
+                   help="BMC depth in cycles (default: a reset, a whole history, the pipeline and a stall)")
+    p.add_argument("--writes", type=NON_NEGATIVE, default=2,
+                   help="runtime weights: solver-chosen configuration writes in the weights proof "
+                        "(default 2; 0 skips it)")
+    p.add_argument("--against", choices=["reference", "mac"], default="reference",
+                   help="reference (default): against the formal reference model; mac: equivalence of the "
+                        "shift core with the multiplier core of the same spec")
+    p.add_argument("--induction", action="store_true",
+                   help="also try k-induction at the same depth and say whether it closes")
+    p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT,
+                   help=f"working folder (sby jobs, counterexample.vcd / .json); default {DEFAULT_OUTPUT}")
+
+
+def run(args):
+    from shiftpsn.sim.cosim import file_core, generated_core
+    from shiftpsn.sim.formal import check_tools, prove, prove_equivalence
+
+    spec = CoreSpec.load(args.spec)
+    if not spec.parallel:
+        raise UsageError(f"prove: lanes = {spec.lanes} < positions * channels = {spec.neurons} (an engine) is "
+                         "not supported yet; prove the parallel core (leave 'lanes' out)")
+    if args.against == "mac" and spec.arith != "shift":
+        raise UsageError("--against mac proves a shift core; the spec says arith = mac")
+    check_tools()  # a missing tool is exit 2 before any work
+    check_not_input(args.output_dir, [args.spec, args.verilog], "--output-dir")
+    check_writable_dir(args.output_dir)
+    core = file_core(args.verilog, spec) if args.verilog else generated_core(spec)
+    s = core.spec
+    print(f"prove: {core.top}: C={s.channels} k={s.order} d={s.dilation} W={s.input_width} "
+          f"exp=[{s.exp_min},{s.exp_max}] {s.weights} {s.arith} pipeline={s.pipeline}; "
+          f"{'equivalence with the mac core' if args.against == 'mac' else 'against the reference'}", flush=True)
+    if args.against == "mac":
+        result = prove_equivalence(s, depth=args.depth, writes=args.writes, output_dir=args.output_dir,
+                                   verilog=core.verilog, top=core.top, induction=args.induction)
+    else:
+        result = prove(core, depth=args.depth, writes=args.writes, output_dir=args.output_dir,
+                       induction=args.induction)
+    for d in result.detail:
+        print(f"prove: {d['mode']} proof to depth {d['depth']}: {d['status']}", flush=True)
+    if result.status != "pass":
+        raise CheckFailed(f"{core.top}: {result.kind}: {result.summary()}")
+    print(f"prove: PASS {core.top} ({result.kind}): {result.summary()}")
+    return 0
