@@ -286,8 +286,10 @@ class DenseEngine(wiring.Component):
         new_view = x_layout(new_x)
 
         # ---- sequencer: the lowest input still to visit
-        low = Signal(range(I), name="low")
-        m.d.comb += low.eq(_lowest_set_bit(mask, I)[1])
+        low = Signal(range(I), name="low")  # 0 when the mask is empty
+        found, index = _lowest_set_bit(mask, I)
+        with m.If(found):  # (a process: the Verilog names the address ``weight_base + low``)
+            m.d.comb += low.eq(index)
         mask_next = Signal(I)
         m.d.comb += mask_next.eq(mask & (mask - 1))
         xs = [work[i] for i in range(I)]

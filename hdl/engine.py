@@ -28,12 +28,15 @@ Memory organisation (docs/ARCHITECTURE.md, "The neuron engine")
 ``rst``, flag ``fresh``) masks the history it reads to zero (the taps of delay >= 1 read 0) and writes
 back a history holding only its own input. Nothing is ever cleared.
 
-Read-during-write hazards: the history word of beat g is read at the edge that accepts beat g and
+Read-during-write hazards: the history word of beat g is read at the edge that accepts beat g
+(reads and writes happen only at advancing edges, where the pipeline moves). With G = 2 it is
 written at the next advancing edge, when beat g leaves stage 1; at that edge the read port samples
-the beat counter, which already holds g+1 mod G (whether or not a beat is accepted then). Since the
-engine has G >= 2 beats per step, the addresses read and written at one edge always differ, and a
-word's write has landed before its next read (by the next time step's beat g, at least one edge
-later). ``rst`` clears stage 1's valid flag, so no write is pending across a reset. The memories carry Yosys' ``no_rw_check`` attribute (no collision logic is
+the beat counter, which already holds g+1 mod G. With G >= 3 the new word is registered first and
+written one advancing edge later (``late_write``: no block RAM output drives a block RAM input
+in one cycle), when the read port samples g+2 mod G. Either way the addresses read and written at
+one edge differ (G >= 2, resp. G >= 3), and a word's write has landed before its next read, which
+needs the beat counter to go round (G advancing edges after the read). ``rst`` clears the valid
+flags, so a pending write is dropped; the first time step after ``rst`` reads empty histories anyway. The memories carry Yosys' ``no_rw_check`` attribute (no collision logic is
 generated), which this argument justifies; the weight memories are only written while no beat is in
 flight (the configuration rule of the contract).
 """
@@ -353,6 +356,12 @@ class ShiftPSNEngine(wiring.Component):
         return weight_mode(self._spec)
 
     @property
+    def late_write(self) -> bool:
+        """Whether the history write-back is registered (from stage 2) rather than written from
+        stage 1: when a step has at least 3 beats (see the module docstring on hazards)."""
+        return self._spec.beats_per_step >= 3 and self._spec.history_slots > 0
+
+    @property
     def registers(self) -> dict[str, int]:
         """Flip-flops by role, as documented (memories and their read registers excluded):
         counters (beat counter, channel base or row counter, ``fresh``), stage1 (valid, first,
@@ -369,8 +378,13 @@ class ShiftPSNEngine(wiring.Component):
             counter += max(1, ceil_log2(s.channels // s.lanes))
         elif mode == "ports":
             counter += s.channel_addr_width
-        stage2 = 2 + s.input_width * sum(1 for j in range(s.lanes) for i, delay in enumerate(s.tap_delays)
-                                         if delay <= s.history_slots and self._tap_used(j, i))
+        S = s.history_slots
+        if self.late_write:  # the registered new words, then the oldest taps they do not hold
+            stage2 = 2 + s.beat_addr_width + s.lanes * S * s.input_width + s.input_width * sum(
+                1 for j in range(s.lanes) for i, delay in enumerate(s.tap_delays) if delay == S and self._tap_used(j, i))
+        else:
+            stage2 = 2 + s.input_width * sum(1 for j in range(s.lanes) for i, delay in enumerate(s.tap_delays)
+                                             if delay <= S and self._tap_used(j, i))
         if mode != "fixed":  # one register per weight read port
             ports = s.lanes if mode == "wide" else min(s.lanes, s.channels)
             stage2 += ports * (s.order * s.weight_tap_width + s.threshold_width)
@@ -419,20 +433,31 @@ class ShiftPSNEngine(wiring.Component):
             m.d.sync += [valid1.eq(self.i.valid), first1.eq(self.i.payload.first),
                          hfirst1.eq(self.i.payload.first | fresh), beat1.eq(beat), x1.eq(self.i.payload.x)]
 
-        # ---- histories: one memory per lane, word g = the history of neuron g*L + j
-        olds = [None] * L
+        # ---- histories: one memory per lane, word g = the history of neuron g*L + j. The word is
+        # written back from stage 1, or (late_write, G >= 3) from a register in stage 2, so that no
+        # block RAM output drives a block RAM input in one cycle
+        olds, new_qs = [None] * L, [None] * L
+        valid2, first2 = Signal(name="valid_s2"), Signal(name="first_s2")
+        if S and self.late_write:
+            beat_w = Signal(range(G), name="hist_addr_s2")
+            with m.If(advance):
+                m.d.sync += beat_w.eq(beat1)
         for j in range(L if S else 0):
             history = m.submodules[f"history{j}"] = Memory(shape=S * W, depth=G, init=[], attrs=_NO_RW_CHECK)
             hist_rd, hist_wr = history.read_port(), history.write_port()
             olds[j] = Signal(S * W, name=f"history{j}_old")  # as read, masked by first / fresh
-            m.d.comb += [hist_rd.addr.eq(beat), hist_rd.en.eq(advance),
-                         olds[j].eq(Mux(hfirst1, 0, hist_rd.data)),
-                         hist_wr.addr.eq(beat1), hist_wr.en.eq(valid1 & advance),
-                         hist_wr.data.eq(Cat(x1[j], olds[j][: (S - 1) * W]))]
+            new_word = Cat(x1[j], olds[j][: (S - 1) * W])
+            m.d.comb += [hist_rd.addr.eq(beat), hist_rd.en.eq(advance), olds[j].eq(Mux(hfirst1, 0, hist_rd.data))]
+            if self.late_write:
+                new_qs[j] = new_q = Signal(S * W, name=f"history{j}_new_s2")
+                with m.If(advance):
+                    m.d.sync += new_q.eq(new_word)
+                m.d.comb += [hist_wr.addr.eq(beat_w), hist_wr.en.eq(valid2 & advance), hist_wr.data.eq(new_q)]
+            else:
+                m.d.comb += [hist_wr.addr.eq(beat1), hist_wr.en.eq(valid1 & advance), hist_wr.data.eq(new_word)]
 
         # ---- stage 2: the taps read from the history memory (and the memory weights) registered:
         # block RAM clock-to-out leaves little of a cycle, so nothing but wires follows it
-        valid2, first2 = Signal(name="valid_s2"), Signal(name="first_s2")
         loads = [valid2.eq(valid1), first2.eq(first1)]
         taps2 = []
         for j in range(L):
@@ -440,6 +465,9 @@ class ShiftPSNEngine(wiring.Component):
             for i, delay in enumerate(s.tap_delays):
                 if delay > S or not self._tap_used(j, i):
                     lane_taps.append(Const(0, W))  # a zero tap (constant weights): not stored
+                    continue
+                if new_qs[j] is not None and delay < S:  # the registered new word holds it already
+                    lane_taps.append(new_qs[j][delay * W: (delay + 1) * W].as_signed())
                     continue
                 reg = Signal(signed(W), name=f"tap{j}_{i}_s2")
                 loads.append(reg.eq(x1[j] if delay == 0 else olds[j][(delay - 1) * W: delay * W]))

@@ -44,7 +44,7 @@ from shiftpsn.base.ports import input_fields, offsets, output_fields, payload_wi
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.base.tools import find_tool
 
-__all__ = ["check_tools", "ProofResult", "miter_verilog", "equivalence_verilog", "default_depth", "prove",
+__all__ = ["check_tools", "core_latency", "ProofResult", "miter_verilog", "equivalence_verilog", "default_depth", "prove",
            "prove_equivalence", "read_vcd", "beat_table", "replay", "ASSERTIONS"]
 
 MITER = "shiftpsn_miter"
@@ -63,9 +63,9 @@ ASSERTIONS = {
 
 
 def default_depth(spec: CoreSpec) -> int:
-    """BMC depth that covers a reset, a whole history ((k-1)*d + 1 beats of every beat of a time
-    step), the pipeline, a configuration write and a stall: beats_per_step*((k-1)*d + 1) + latency + 3."""
-    return spec.beats_per_step * (spec.delay_depth + 1) + spec.pipeline + 1 + 3
+    """BMC depth that covers a reset, a whole history ((k-1)*d + 1 time steps of beats_per_step
+    beats), the pipeline and a stall: beats_per_step*((k-1)*d + 1) + latency + 3."""
+    return spec.beats_per_step * (spec.delay_depth + 1) + core_latency(spec) + 3
 
 
 # ---------------------------------------------------------------------------------- the miter
@@ -119,8 +119,18 @@ def _environment(spec: CoreSpec, mode: str, writes: int) -> list[str]:
     ]
 
 
+def core_latency(spec: CoreSpec) -> int:
+    """CORE.json's ``latency`` of the core the generator makes for ``spec`` (cycles from an input
+    handshake to its output beat, ``o__ready`` high); the core holds at most latency + 1 beats."""
+    if spec.parallel:
+        return spec.pipeline + 1
+    from shiftpsn.hdl.engine import ShiftPSNEngine
+
+    return ShiftPSNEngine(spec=spec).latency
+
+
 def miter_verilog(spec: CoreSpec, top: str, mode: str = "stream", writes: int = 2,
-                  reference_error: str | None = None) -> str:
+                  reference_error: str | None = None, latency: int | None = None) -> str:
     """The miter (SystemVerilog for ``read -formal``) of core module ``top`` against the reference,
     under the environment ``mode`` (:func:`_environment`).
 
@@ -130,7 +140,7 @@ def miter_verilog(spec: CoreSpec, top: str, mode: str = "stream", writes: int = 
     C, k, N, L, G = s.channels, s.order, s.neurons, s.lanes, s.beats_per_step
     W, A, D, S = s.input_width, s.acc_width, s.delay_depth, s.shift_code_width
     RW, TW, DW = A + 2, s.threshold_width, s.cfg_data_width
-    LAT = s.pipeline + 1
+    LAT = latency or core_latency(s)
     E = LAT + 2                       # scoreboard slots: one more than the core may hold, and one spare
     CW = max(2, (E + 1).bit_length())
     runtime = s.weights == "runtime"
@@ -365,7 +375,7 @@ def _check_status(status: str, log: str, what: str) -> None:
 def weights_depth(spec: CoreSpec, writes: int) -> int:
     """Depth of the ``weights`` proof: the reset, ``writes`` write cycles, a whole history at one
     beat per cycle, the pipeline and one spare cycle."""
-    return 1 + writes + spec.beats_per_step * (spec.delay_depth + 1) + spec.pipeline + 1 + 1
+    return 1 + writes + spec.beats_per_step * (spec.delay_depth + 1) + core_latency(spec) + 1
 
 
 def _run(spec: CoreSpec, files_of, kind: str, *, depth: int | None, writes: int, output_dir, induction: bool,
@@ -377,6 +387,8 @@ def _run(spec: CoreSpec, files_of, kind: str, *, depth: int | None, writes: int,
     modes = [("stream", depth)]
     if spec.weights == "runtime" and writes > 0:
         modes.append(("weights", max(depth, weights_depth(spec, writes))))
+    for old in ("counterexample.vcd", "counterexample.json"):  # never leave a stale one beside a pass
+        (work / old).unlink(missing_ok=True)
     t0 = time.perf_counter()
     result = ProofResult("pass", kind, depth, 0.0, work)
     for mode, d in modes:

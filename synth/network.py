@@ -39,13 +39,13 @@ def input_activities(desc: dict, x: np.ndarray, cycles_per_step: float) -> dict[
     toggles (its toggles between consecutive steps) / cycles_per_step times per cycle; ``i__valid``
     and ``o__ready`` are held at 1, ``rst`` at 0."""
     pay = desc["input_payload"]
-    B, T, I = x.shape
+    B, T, n_in = x.shape
     f = pay["x"]
     W = f["per_element"]
     width = next(p["width"] for p in desc["ports"] if p["name"] == "i__payload")
     bits = np.zeros((B, T, width), dtype=np.int8)
     u = np.asarray(x, dtype=np.int64) & ((1 << W) - 1)
-    for i in range(I):
+    for i in range(n_in):
         for b in range(W):
             bits[:, :, f["offset"] + i * W + b] = (u[:, :, i] >> b) & 1
     bits[:, 0, pay["first"]["offset"]] = 1

@@ -38,12 +38,27 @@ def test_random_network_equals_golden_icarus(seed):
     assert out.verdict["stalled"] is None and out.verdict["beats_out"] > 0
 
 
+def test_cli_regress_random_networks(capsys):
+    rc = shiftpsn(["regress", "--random-net", "2", "--steps", "80", "--seed", "21"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "PASS 2 random networks on icarus" in out.out and "random network 2 of 2 (seed 22)" in out.out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(100, 140))
 def test_random_network_equals_golden_icarus_many(seed):
     rng = np.random.default_rng(seed)
     rtl = generated_network(random_hw_network(rng, hidden=(1, 3), width=(1, 24), order=(1, 8)))
     out = regress_network(rtl, steps=400, seed=seed)
+    assert out.mismatch is None, out.mismatch.report()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(200, 204))
+def test_random_network_equals_golden_verilator_many(seed):
+    rtl = generated_network(random_hw_network(np.random.default_rng(seed), width=(1, 32)))
+    out = regress_network(rtl, sim="verilator", steps=1000, seed=seed)
     assert out.mismatch is None, out.mismatch.report()
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError, UsageError
+from .errors import SpecError
 
 #: Keys of docs/CONTRACT.md section 2 that every spec must have.
 REQUIRED_KEYS = ("channels", "order", "dilation", "input_width", "exp_min", "exp_max",

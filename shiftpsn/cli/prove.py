@@ -10,10 +10,12 @@ from shiftpsn.base.errors import CheckFailed, UsageError
 from shiftpsn.base.paths import check_not_input, check_writable_dir
 from shiftpsn.base.spec import CoreSpec
 
-from .args import NON_NEGATIVE, int_range
+from .args import int_range
 
 #: Deepest BMC the command accepts (the solver's time grows fast with depth).
 MAX_DEPTH = 200
+#: Most configuration writes in the weights proof.
+MAX_WRITES = 64
 DEFAULT_OUTPUT = Path("out/prove")
 
 
@@ -23,7 +25,7 @@ def add_arguments(p):
                                                        "name comes from the CORE.json beside it when present")
     p.add_argument("--depth", type=int_range(1, MAX_DEPTH), default=None,
                    help="BMC depth in cycles (default: a reset, a whole history, the pipeline and a stall)")
-    p.add_argument("--writes", type=NON_NEGATIVE, default=2,
+    p.add_argument("--writes", type=int_range(0, MAX_WRITES), default=2,
                    help="runtime weights: solver-chosen configuration writes in the weights proof "
                         "(default 2; 0 skips it)")
     p.add_argument("--against", choices=["reference", "mac"], default="reference",

@@ -27,6 +27,8 @@ CHUNK_STEPS = 100_000
 DEFAULT_NET_STEPS = 600
 #: Most random networks one ``--random-net`` run draws.
 MAX_RANDOM_NETS = 1000
+#: Steps per network simulation run; more go in chunks of this many (each its own traffic and seed).
+NET_CHUNK_STEPS = 20_000
 
 
 def add_arguments(p):
@@ -144,17 +146,25 @@ def _run_network(args):
         _progress(f"{where}{rtl.top}: inputs {n.input_width} bits, layers (outputs/lanes) {shape}, "
                   f"{len(rtl.monitors())} of {len(n.neuron_indices)} neuron layers watched; {steps} steps, "
                   f"seed {seed}, {args.sim}")
-        outcome = regress_network(rtl, sim=args.sim, steps=steps, seed=seed, waves=args.waves or False,
-                                  progress=_progress)
-        m = outcome.mismatch
-        if m is None and outcome.verdict["stalled"]:
-            raise CheckFailed(f"the network stalled: {outcome.verdict['stalled']}")
-        if m is not None:
-            wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
-            again = "" if i is None else f" (random network {i + 1}: shiftpsn regress --random-net 1 --seed {seed})"
-            raise CheckFailed(f"{m.report()}{again}{wave}")
-        for k in total:
-            total[k] += outcome.verdict[k]
+        full, rest = divmod(steps, NET_CHUNK_STEPS)
+        chunks = [NET_CHUNK_STEPS] * full + ([rest] if rest else [])
+        for c, chunk in enumerate(chunks):
+            cseed = seed if c == 0 else (seed + 7919 * c) % (limits.MAX_SEED + 1)
+            outcome = regress_network(rtl, sim=args.sim, steps=chunk, seed=cseed, waves=args.waves or False,
+                                      progress=_progress)
+            m = outcome.mismatch
+            if m is None and outcome.verdict["stalled"]:
+                raise CheckFailed(f"the network stalled: {outcome.verdict['stalled']}")
+            if m is not None:
+                wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
+                again = "" if i is None else f" (random network {i + 1}: shiftpsn regress --random-net 1 --seed {seed})"
+                part = f" (chunk {c + 1} of {len(chunks)}, seed {cseed})" if len(chunks) > 1 else ""
+                raise CheckFailed(f"{m.report()}{part}{again}{wave}")
+            for k in total:
+                total[k] += outcome.verdict[k]
+            if len(chunks) > 1:
+                _progress(f"chunk {c + 1}/{len(chunks)}: {sum(chunks[:c + 1])} of {steps} steps match "
+                          f"({time.perf_counter() - t0:.0f} s)")
         if len(jobs) > 1:
             _progress(f"network {i + 1}/{len(jobs)} matches golden ({time.perf_counter() - t0:.0f} s)")
     v = total

@@ -37,16 +37,18 @@ from . import Stages, _train
 
 @dataclass(frozen=True)
 class NetworkFlowConfig:
-    """The built-in default of ``make demo``: a 3 x 64 network, accurate on seq-digits, whose
-    hardware (one dense output and one neuron per cycle in each layer) fits an iCE40 UP5K."""
+    """The built-in default of ``make demo``: a 3 x 64 network, accurate on seq-digits (0.93 after 20
+    epochs), whose hardware (one dense output and one neuron per cycle in each layer) fits an iCE40
+    UP5K: d = 1 in every layer (``fixed``; the sawtooth's d = 3 layer needs a 3x deeper history, one
+    block RAM per 16 bits of word, and the network then needs 35 of the UP5K's 30 block RAMs)."""
 
     output_dir: Path = Path("out/demo")
     task: str = "seq-digits"
     order: int = 4
-    dilation: str = "sawtooth"
+    dilation: str = "fixed"
     width: int = 64
     layers: int = 3
-    epochs: int = 30
+    epochs: int = 20
     lr: float = 1e-2
     seed: int = 0
     weight_bits: int = 8
@@ -383,6 +385,8 @@ def _figures(s: dict, c: dict, cfg) -> dict:
                 fig["samples_per_s"][k] = e["fmax_mhz"] * 1e6 / cycles if cycles else None
             if e.get("power_w") is not None and cycles:
                 fig["energy_nj_per_sample"][k] = e["power_w"] * cycles / (e["clock_mhz"] * 1e6) * 1e9
+    from .summary import device_name
+
     ice = s["synth"].get("ice40", {}).get("shift", {})
-    fig["device"] = ice.get("device")
+    fig["device"] = device_name("ice40", ice["device"]) if ice.get("device") else None
     return fig

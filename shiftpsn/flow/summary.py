@@ -142,6 +142,15 @@ def _net_value(e: dict, key: str):
     return v * 1e3 if key == "power_w" and v is not None else v
 
 
+def device_name(target: str, args: str) -> str:
+    """nextpnr's device arguments as a part name: ``--up5k --package sg48`` -> ``iCE40 UP5K (sg48)``."""
+    words = args.split()
+    part = words[0].lstrip("-").upper()
+    pkg = words[words.index("--package") + 1] if "--package" in words[:-1] else None
+    family = {"ice40": "iCE40", "ecp5": "ECP5"}.get(target, target)
+    return f"{family} {part}" + (f" ({pkg})" if pkg else "")
+
+
 def write_network_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
     """Write out/summary.md, out/training.png and out/shift_vs_mac.png of the network flow."""
     plots = [_plot_training(train_result, out / "training.png"), _plot_net_ratios(s["synth"], out / "shift_vs_mac.png")]
@@ -162,6 +171,9 @@ def write_network_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
         f"float64) | {acc['quantized']:.2%} |",
         f"| integer (the integer network model, golden) | {acc['integer']:.2%} |",
         f"| RTL (the Verilog in {cos['simulator']}) | {acc['rtl']:.2%} |", "",
+        f"Integer minus quantized: {100 * (acc['integer'] - acc['quantized']):+.2f} points (the integer model "
+        f"agrees with the quantized float network on {s['export']['agreement_integer_quantized']:.2%} of the "
+        f"samples); RTL classes equal the integer model's on {cos['classes_equal']}/{cos['samples']}.", "",
         "## RTL against golden", "",
         f"The RTL equals the integer model on **{cos['samples_identical']}/{cos['samples']}** test samples: "
         f"every logit ({cos['logits_checked']:,}), every class ({cos['classes_equal']}/{cos['samples']} equal) "
@@ -174,7 +186,7 @@ def write_network_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
     ]
     for target, r in s["synth"].items():
         sh, mac = r.get("shift", {}), r.get("mac", {})
-        where = f" on {sh['device']}" if sh.get("device") else ""
+        where = f" on the {device_name(target, sh['device'])}" if sh.get("device") else ""
         lines += [f"### {target}{where}", "", "| figure | shift | mac | mac / shift |", "|---|---|---|---|"]
         for key, label, fmt in _NET_METRICS:
             a, b = _net_value(sh, key), _net_value(mac, key)
