@@ -15,7 +15,7 @@ from conftest import assert_usage_error, run_cli
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.hdl.generate import generate
 from shiftpsn.sim.cosim import RTLCore, generated_core
-from shiftpsn.sim.faults import FAULTS
+from shiftpsn.sim.faults import ENGINE_FAULTS, FAULTS
 from shiftpsn.sim.formal import miter_verilog, prove, prove_equivalence, replay
 
 
@@ -34,6 +34,15 @@ def carry_spec() -> CoreSpec:
                     sign=[[-1, 1, 1, 1]], threshold=[13], weights="runtime", name="fcore")
 
 
+def engine_spec(**changes) -> CoreSpec:
+    """A time-multiplexed engine: 2 channels x 2 positions in 2 lanes (2 beats per time step), k=2, d=1,
+    3-bit inputs; named like engine_fault_spec so that sim/faults.py's engine faults apply."""
+    spec = CoreSpec(channels=2, order=2, dilation=1, input_width=3, exp_min=0, exp_max=1, shift=[[1, 0], [0, None]],
+                    sign=[[-1, 1], [1, -1]], threshold=[3, -1], weights="runtime", name="fault_engine",
+                    positions=2, lanes=2)
+    return spec.replace(**changes) if changes else spec
+
+
 _GENERATED = {}
 
 
@@ -45,9 +54,10 @@ def faulty_core(fault, spec: CoreSpec) -> RTLCore:
 
 
 FAULT = {f.name: f for f in FAULTS}
-#: the fault set's members in make test (the rest are slow): datapath, stream, first/reset, configuration
-FAST_FAULTS = ("comparator_gt", "lost_beat_under_stall", "duplicated_beat", "reset_keeps_history",
-               "config_write_lost", "first_flag_dropped")
+#: the fault set's members in make test (the rest are slow): stream, first/reset, configuration; the CLI
+#: test catches comparator_gt and the replay test lost_beat_under_stall
+FAST_FAULTS = ("duplicated_beat", "reset_keeps_history", "config_write_lost", "first_flag_dropped")
+FAST_ELSEWHERE = ("comparator_gt", "lost_beat_under_stall")
 
 
 # ------------------------------------------------------------------------------ healthy cores prove
@@ -124,7 +134,7 @@ def test_fault_gives_counterexample(tmp_path, name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [f.name for f in FAULTS if f.name not in FAST_FAULTS])
+@pytest.mark.parametrize("name", [f.name for f in FAULTS if f.name not in FAST_FAULTS + FAST_ELSEWHERE])
 def test_fault_gives_counterexample_slow(tmp_path, name):
     _check_fault(name, tmp_path)
 
@@ -155,6 +165,44 @@ def test_replayed_healthy_beats_match(tmp_path):
     result = prove(faulty_core(FAULT["comparator_gt"], spec), writes=0, output_dir=tmp_path)
     outcome = replay(generated_core(spec), json.loads(result.beats.read_text()))
     assert outcome.mismatch is None
+
+
+# ------------------------------------------------------------------------------ engines (lanes < P*C)
+ENGINE_FAULT = {f.name: f for f in ENGINE_FAULTS}
+#: lanes_swapped edits a payload of at least 3 lanes of 8 bits (engine_fault_spec's); not at this size
+ENGINE_FAULTS_HERE = ("history_wrong_address", "history_write_hazard", "one_history_kept_on_first",
+                      "beat_counter_off_by_one")
+
+
+@pytest.mark.parametrize("weights", ["runtime", "constant"])
+def test_healthy_engine_proves(tmp_path, weights):
+    spec = engine_spec(weights=weights)
+    result = prove(generated_core(spec), writes=1, output_dir=tmp_path)
+    assert result.status == "pass", result.summary()
+    assert result.depth >= spec.beats_per_step * (spec.delay_depth + 1)
+
+
+@pytest.mark.parametrize("name", ENGINE_FAULTS_HERE[:2])
+def test_engine_fault_gives_counterexample(tmp_path, name):
+    result = prove(faulty_core(ENGINE_FAULT[name], engine_spec()), writes=0, output_dir=tmp_path)
+    assert result.status == "fail", f"{name}: no counterexample"
+
+
+def wide_engine_spec() -> CoreSpec:
+    """3 lanes of 8-bit inputs (what lanes_swapped edits): 1 channel x 6 positions, 2 beats per step."""
+    return CoreSpec(channels=1, order=2, dilation=1, input_width=8, exp_min=0, exp_max=1, shift=[[1, 0]],
+                    sign=[[-1, 1]], threshold=[3], weights="runtime", name="fault_engine", positions=6, lanes=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENGINE_FAULTS_HERE + ("lanes_swapped",))
+def test_engine_fault_replays_in_cocotb(tmp_path, name):
+    spec = wide_engine_spec() if name == "lanes_swapped" else engine_spec()
+    core = faulty_core(ENGINE_FAULT[name], spec)
+    result = prove(core, writes=0, output_dir=tmp_path)
+    assert result.status == "fail", f"{name}: no counterexample"
+    outcome = replay(core, json.loads(result.beats.read_text()))
+    assert outcome.mismatch is not None, f"{name}: the replay in cocotb matched the golden model"
 
 
 # ------------------------------------------------------------------------------ the checker can fail
@@ -200,10 +248,7 @@ def test_cli_bad_input(tmp_path):
     assert_usage_error(run_cli("prove", "--spec", tmp_path / "spec.json", "--depth", "0"), "--depth")
     assert_usage_error(run_cli("prove", "--spec", tmp_path / "spec.json", "--verilog", tmp_path / "no.v",
                                "--output-dir", tmp_path / "o"), "no.v")
-    engine = small_spec(positions=2, lanes=2)
-    engine.save(tmp_path / "engine.json")
-    assert_usage_error(run_cli("prove", "--spec", tmp_path / "engine.json", "--output-dir", tmp_path / "o"),
-                       "engine")
+    assert_usage_error(run_cli("prove", "--spec", tmp_path / "spec.json", "--writes", "-1"), "--writes")
 
 
 def test_cli_missing_tool(tmp_path):
@@ -212,3 +257,14 @@ def test_cli_missing_tool(tmp_path):
     env = dict(os.environ, SHIFTPSN_TOOLS_FROM_PATH="1", PATH="/nonexistent")
     proc = run_cli("prove", "--spec", tmp_path / "spec.json", "--output-dir", tmp_path / "o", env=env)
     assert_usage_error(proc, "not found; install it with")
+
+
+@pytest.mark.slow
+def test_induction_is_reported(tmp_path):
+    """--induction says whether k-induction closes; for generated cores it does not (an unreachable start
+    state of the scoreboard and the pipeline that disagree survives any number of stalled cycles)."""
+    spec = small_spec(weights="constant")
+    spec.save(tmp_path / "spec.json")
+    proc = run_cli("prove", "--spec", tmp_path / "spec.json", "--induction", "--output-dir", tmp_path / "o")
+    assert proc.returncode == 0, proc.stderr
+    assert "k-induction did not close" in proc.stdout or "k-induction closed" in proc.stdout

@@ -98,6 +98,9 @@ def prepare_output(path: str | Path, inputs=(), what: str = "output") -> Path:
     if path.is_dir():
         raise UsageError(f"{what} {path} is a directory; give a file name")
     check_not_input(path, inputs, what)
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists() and not parent.is_dir():
+            raise UsageError(f"cannot write {path}: {parent} is not a directory")
     check_writable_dir(path.parent)
     return path
 

@@ -42,9 +42,6 @@ def run(args):
     from shiftpsn.sim.formal import check_tools, prove, prove_equivalence
 
     spec = CoreSpec.load(args.spec)
-    if not spec.parallel:
-        raise UsageError(f"prove: lanes = {spec.lanes} < positions * channels = {spec.neurons} (an engine) is "
-                         "not supported yet; prove the parallel core (leave 'lanes' out)")
     if args.against == "mac" and spec.arith != "shift":
         raise UsageError("--against mac proves a shift core; the spec says arith = mac")
     check_tools()  # a missing tool is exit 2 before any work
