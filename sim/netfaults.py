@@ -123,7 +123,7 @@ def _tie_wrong_way(t):
 
 
 def _bias_dropped(t):
-    """Lane 0 of the engine never adds its bias."""
+    """One lane of the engine (the first bias term in the Verilog) never adds its bias."""
     return _sub(r"assign (\\\$\d+ ) = (\\\$\d+ ) \? b_rd__data\[\d+:\d+\] : (\d+'h0+);", r"assign \1 = \3;", t,
                 count=1, what="bias term")
 
@@ -185,7 +185,7 @@ NETWORK_FAULTS: tuple[Fault, ...] = (
           _in_top(_spike_dropped_into(2))),
     Fault("readout_tie_wrong_way", "the argmax breaks ties towards the highest index",
           _in_stage("readout", None, _tie_wrong_way)),
-    Fault("bias_dropped", "lane 0 of dense layers[4] never adds its bias", _in_stage("denseengine", 4, _bias_dropped)),
+    Fault("bias_dropped", "a lane of dense layers[4] never adds its bias", _in_stage("denseengine", 4, _bias_dropped)),
     Fault("sign_plane_added", "the bit-serial layers[0] adds its sign plane", _in_stage("denseengine", 0, _sign_plane_added)),
     Fault("first_lost_in_dense", "dense layers[2] does not forward first", _in_stage("denseengine", 2, _first_lost_in_dense)),
     Fault("last_dropped", "neuron layers[3] loses last", _in_stage("neuronstage", 3, _last_dropped)),

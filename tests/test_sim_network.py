@@ -200,6 +200,10 @@ def test_pack_and_unpack_inputs_round_trip():
     assert back["first"].tolist() == first.tolist() and back["last"].tolist() == last.tolist()
     back = unpack_stream(layout["input_payload"], ["x" * width])
     assert back["unknown_x"].all()
+    # sums wider than 64 bits (a long max_steps) come back as Python ints
+    wide = {"sums": {"offset": 0, "width": 140, "count": 2, "per_element": 70, "signed": True}}
+    word = ((-5) & ((1 << 70) - 1)) | ((1 << 65) << 70)
+    assert unpack_stream(wide, [format(word, "0140b")])["sums"].tolist() == [[-5, 1 << 65]]
 
 
 # ----------------------------------------------------------------------------- bad input
