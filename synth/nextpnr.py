@@ -16,7 +16,7 @@ from shiftpsn.base.errors import UsageError
 from .tools import Progress, find_tool, run_tool
 
 #: Fragments of nextpnr's messages when a design needs more cells of a kind than the device has.
-_TOO_BIG = ("Unable to place cell", "but device has", "device has only")
+_TOO_BIG = ("Unable to place cell", "but device has", "device has only", "Failed to expand region")
 
 #: Devices tried in order, (nextpnr device arguments, logic cells, DSP multipliers available). The
 #: iCE40 UP5K (5,280 cells, 30 EBR, 4 SPRAM; 39 I/O, enough for the 3-pin harness) comes before the

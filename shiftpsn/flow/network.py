@@ -361,8 +361,11 @@ def _synth_line(target: str, r: dict) -> str:
         return f"{target}: failed ({e['error'][:80]})"
     if target == "asic":
         return f"asic {e.get('area_um2') or 0:,.0f} um^2, {e.get('fmax_mhz') or 0:.1f} MHz"
+    from .summary import device_name
+
     fmax = "" if e.get("fmax_mhz") is None else f", {e['fmax_mhz']:.1f} MHz"
-    return f"{target} {e.get('luts')} LUTs, {e.get('bram')} BRAM on {e.get('device') or 'no device'}{fmax}"
+    where = device_name(target, e["device"]) if e.get("device") else "no device (not placed)"
+    return f"{target} {e.get('luts')} LUTs, {e.get('bram')} block RAMs on the {where}{fmax}"
 
 
 def _figures(s: dict, c: dict, cfg) -> dict:
