@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,6 @@ from shiftpsn.base.paths import find_description
 from shiftpsn.base.ports import core_ports
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import check_stimulus
-from shiftpsn.base.tools import log_error_line
 
 from . import runner
 from .scoreboard import Mismatch
@@ -176,44 +174,17 @@ def cosimulate(core: RTLCore, x: np.ndarray, lengths: list[int], phases: list[Ph
             if progress:
                 progress("check failed; re-running the same traffic with a waveform dump ...")
             outcome = _run_plan(core, plan, tmp, sim, True, progress)
-        if outcome.waves is not None:
-            if keep is None:
-                keep = runner.build_root() / "waves" / f"{core.top}-{sim}-seed{seed}-{_short_hash(core)}"
-            keep.mkdir(parents=True, exist_ok=True)
-            outcome.waves = Path(shutil.copy(outcome.waves, keep / outcome.waves.name))
-            outcome.log = Path(shutil.copy(outcome.log, keep / "sim.log"))
+        runner.keep_waves(outcome, keep, core.top, sim, seed, core.verilog)
         return outcome
 
 
-def _short_hash(core: RTLCore) -> str:
-    import hashlib
-
-    return hashlib.sha256(core.verilog.encode()).hexdigest()[:10]
-
-
 def _run_plan(core: RTLCore, plan: Plan, tmp: Path, sim: str, waves: bool, progress) -> Outcome:
-    try:
-        bdir = runner.build(core.verilog, core.top, sim, waves=waves, progress=progress)
-    except UsageError as e:
-        if core.source != "generated":
-            raise
-        raise CheckFailed(f"the generated Verilog does not build: {e}") from None
-    results = Path(plan.results)
-    results.unlink(missing_ok=True)
-    test_dir = tmp / ("run-waves" if waves else "run")
-    log = runner.run_test(tmp / "plan.json", sim, bdir, core.top, test_dir, waves=waves)
-    if not results.is_file():
-        msg = log_error_line(log, "no results written")
-        kept = runner.build_root() / "logs" / f"{core.top}-{sim}-seed{plan.seed}-{_short_hash(core)}.log"
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        if log.is_file():
-            shutil.copy(log, kept)
-        raise CheckFailed(f"{sim} simulation of {core.top} failed: {msg[:300]} (log: {kept})")
-    with np.load(results, allow_pickle=False) as z:
+    log, wf = runner.run_plan(core.verilog, core.top, core.source, tmp / "plan.json", Path(plan.results),
+                              plan.seed, tmp, sim, waves, progress)
+    with np.load(plan.results, allow_pickle=False) as z:
         got = {k: z[k] for k in ("spikes", "first", "acc", "unknown") if k in z}
         epochs, verdict = z["epoch"], json.loads(str(z["verdict"]))
-    wf = runner.waves_file(sim, core.top, test_dir) if waves else None
-    return Outcome(got, epochs, verdict, wf if wf is not None and wf.is_file() else None, log)
+    return Outcome(got, epochs, verdict, wf, log)
 
 
 def rtl_run(core: RTLCore, x, sim: str = "icarus", progress=None) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ import numpy as np
 from shiftpsn.base.errors import CheckFailed, UsageError
 from shiftpsn.base.limits import MAX_VERILOG_BYTES, load_json, read_text
 from shiftpsn.base.network import DenseLayer, NetworkSpec, check_network_input
-from shiftpsn.base.tools import log_error_line
 
 from . import runner
 from .cosim import verilog_ports
@@ -181,40 +179,15 @@ def cosimulate_network(rtl: RTLNetwork, x: np.ndarray, lengths: list[int], phase
             if progress:
                 progress("check failed; re-running the same traffic with a waveform dump ...")
             outcome = _run_plan(rtl, plan, tmp, sim, True, progress)
-        if outcome.waves is not None:
-            keep = Path(waves) if isinstance(waves, Path) else \
-                runner.build_root() / "waves" / f"{rtl.top}-{sim}-seed{seed}-{_short_hash(rtl)}"
-            keep.mkdir(parents=True, exist_ok=True)
-            outcome.waves = Path(shutil.copy(outcome.waves, keep / outcome.waves.name))
-            outcome.log = Path(shutil.copy(outcome.log, keep / "sim.log"))
+        runner.keep_waves(outcome, Path(waves) if isinstance(waves, Path) else None, rtl.top, sim, seed,
+                          rtl.verilog)
         return outcome
 
 
-def _short_hash(rtl: RTLNetwork) -> str:
-    import hashlib
-
-    return hashlib.sha256(rtl.verilog.encode()).hexdigest()[:10]
-
-
 def _run_plan(rtl: RTLNetwork, plan: NetPlan, tmp: Path, sim: str, waves: bool, progress) -> NetOutcome:
-    try:
-        bdir = runner.build(rtl.verilog, rtl.top, sim, waves=waves, progress=progress)
-    except UsageError as e:
-        if rtl.source != "generated":
-            raise
-        raise CheckFailed(f"the generated network Verilog does not build: {e}") from None
-    results = Path(plan.results)
-    results.unlink(missing_ok=True)
-    test_dir = tmp / ("run-waves" if waves else "run")
-    log = runner.run_test(tmp / "plan.json", sim, bdir, rtl.top, test_dir, waves=waves,
-                          test_module="shiftpsn.sim.nettb")
-    if not results.is_file():
-        msg = log_error_line(log, "no results written")
-        kept = runner.build_root() / "logs" / f"{rtl.top}-{sim}-seed{plan.seed}-{_short_hash(rtl)}.log"
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        if log.is_file():
-            shutil.copy(log, kept)
-        raise CheckFailed(f"{sim} simulation of {rtl.top} failed: {msg[:300]} (log: {kept})")
+    log, wf = runner.run_plan(rtl.verilog, rtl.top, rtl.source, tmp / "plan.json", Path(plan.results),
+                              plan.seed, tmp, sim, waves, progress, test_module="shiftpsn.sim.nettb")
+    results = plan.results
     streams: dict = {}
     with np.load(results, allow_pickle=False) as z:
         verdict = json.loads(str(z["verdict"]))
@@ -227,8 +200,7 @@ def _run_plan(rtl: RTLNetwork, plan: NetPlan, tmp: Path, sim: str, waves: bool, 
                 streams[name] = (fields, z[key])
             else:
                 fields[field] = z[key]
-    wf = runner.waves_file(sim, rtl.top, test_dir) if waves else None
-    return NetOutcome(streams, verdict, wf if wf is not None and wf.is_file() else None, log)
+    return NetOutcome(streams, verdict, wf, log)
 
 
 def rtl_run_network(rtl: RTLNetwork, x, sim: str = "icarus", progress=None) -> dict[str, np.ndarray]:

@@ -226,3 +226,48 @@ def waves_file(sim: str, top: str, test_dir: Path) -> Path:
     """Where a run with ``waves`` left its waveform."""
     return test_dir / (f"{top}.fst" if sim == "icarus" else "dump.vcd")
 
+
+def short_hash(verilog: str) -> str:
+    """10 hex digits naming a Verilog text in kept logs and waveforms."""
+    return hashlib.sha256(verilog.encode()).hexdigest()[:10]
+
+
+def run_plan(verilog: str, top: str, source: str, plan_path: Path, results: Path, seed: int, tmp: Path,
+             sim: str, waves: bool, progress=None, test_module: str = "shiftpsn.sim.tb") -> tuple[Path, Path | None]:
+    """Build (cached) and run one plan; return (the test's log, its waveform or None).
+
+    The test writes ``results``; a simulator that writes none raises CheckFailed with the log's error
+    line (the log is kept under the build root). A generated design that does not build is a failed
+    check, a user's file that does not build is bad input."""
+    from shiftpsn.base.errors import CheckFailed
+
+    try:
+        bdir = build(verilog, top, sim, waves=waves, progress=progress)
+    except UsageError as e:
+        if source != "generated":
+            raise
+        raise CheckFailed(f"the generated Verilog does not build: {e}") from None
+    results.unlink(missing_ok=True)
+    test_dir = tmp / ("run-waves" if waves else "run")
+    log = run_test(plan_path, sim, bdir, top, test_dir, waves=waves, test_module=test_module)
+    if not results.is_file():
+        msg = tools.log_error_line(log, "no results written")
+        kept = build_root() / "logs" / f"{top}-{sim}-seed{seed}-{short_hash(verilog)}.log"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if log.is_file():
+            shutil.copy(log, kept)
+        raise CheckFailed(f"{sim} simulation of {top} failed: {msg[:300]} (log: {kept})")
+    wf = waves_file(sim, top, test_dir) if waves else None
+    return log, (wf if wf is not None and wf.is_file() else None)
+
+
+def keep_waves(outcome, keep: Path | None, top: str, sim: str, seed: int, verilog: str) -> None:
+    """Copy a run's waveform and log out of its temporary folder into ``keep`` (default: under the
+    build root), updating ``outcome.waves`` and ``outcome.log``."""
+    if outcome.waves is None:
+        return
+    if keep is None:
+        keep = build_root() / "waves" / f"{top}-{sim}-seed{seed}-{short_hash(verilog)}"
+    keep.mkdir(parents=True, exist_ok=True)
+    outcome.waves = Path(shutil.copy(outcome.waves, keep / outcome.waves.name))
+    outcome.log = Path(shutil.copy(outcome.log, keep / "sim.log"))

@@ -8,6 +8,7 @@ line), so the test builds and installs only shiftpsn itself.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -27,8 +28,12 @@ def installed(tmp_path_factory):
     site = Path(subprocess.check_output([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                         text=True).strip())
     (site / "shiftpsn-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # build from a copy: setuptools leaves a build/ folder in the tree it builds
+    src = venv.parent / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "out", "results", "bench",
+                                                             "tests", "__pycache__", "*.egg-info"))
     r = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
-                        "--no-build-isolation", str(ROOT)], capture_output=True, text=True, timeout=600)
+                        "--no-build-isolation", str(src)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     return venv, site
 
