@@ -138,8 +138,6 @@ def markdown(report: dict) -> str:
         note = (entry or {}).get("pnr", {}) or {}
         if note.get("note"):
             lines.append(f"\nNote ({name}): {note['note']}")
-        if (entry or {}).get("note"):
-            lines.append(f"\nNote ({name}): {entry['note']}")
         if (entry or {}).get("error"):
             lines.append(f"\nFAILED ({name}): {entry['error']}")
     m = report.get("energy", {}).get("model")

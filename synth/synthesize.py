@@ -267,18 +267,8 @@ def _target(t, spec, opts, workdir, src, top, progress, tag) -> dict:
         sources.append(wd / "harness.v")
         fields = {"top": harness.HARNESS_TOP, "core": top}
         module = top
-    run = dict(step=f"{tag}: yosys {t}", read=yosys.read_commands(sources, wd), **fields)
-    try:
-        yosys.run_script(t, wd, progress, **run)
-    except UsageError as e:
-        # Yosys 0.70 can assert (an internal error, not bad input) mapping wide pipelined multipliers
-        # to ECP5 MULT18X18D; the same design then synthesizes with its multipliers in LUTs.
-        if t != "ecp5" or "Assert" not in str(e):
-            raise
-        progress.say(f"{tag}: yosys ecp5 asserted mapping DSP blocks; again with -nodsp (multipliers in LUTs)")
-        yosys.run_script(t, wd, progress, synth_options="-nodsp", **run)
-        keys["note"] = ("Yosys asserted (internal error) mapping this core's multipliers to MULT18X18D; "
-                        "synthesized with synth_ecp5 -nodsp: multipliers in LUTs, no DSP blocks")
+    yosys.run_script(t, wd, progress, step=f"{tag}: yosys {t}", read=yosys.read_commands(sources, wd),
+                     **fields)
     counts = yosys.summarize(t, yosys.load_stat(wd / "stat.json", module))
     keys.update({k: v for k, v in counts.items() if k != "by_type"})
     keys["cell_types"] = counts["by_type"]

