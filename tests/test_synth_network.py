@@ -46,3 +46,35 @@ def test_input_activities_count_toggles_per_cycle():
     assert acts["i__payload[4]"][1] == 1 / 3 and acts["i__payload[5]"][1] == 1 / 3  # first, last
     assert acts["i__valid"] == (0.0, 1.0) and acts["o__ready"] == (0.0, 1.0) and acts["rst"] == (0.0, 0.0)
     assert "clk" not in acts and "i__ready" not in acts
+
+
+def test_synth_net_cli_writes_network_and_baseline_reports(tmp_path):
+    """``shiftpsn synth --net`` on a tiny network: both variants synthesized, ratios = baseline / network,
+    no multiplier in the shift network's iCE40 netlist."""
+    import json as _json
+    import subprocess as _sp
+    import sys as _sys
+    from pathlib import Path as _Path
+
+    import numpy as _np
+
+    from shiftpsn.base.testing import random_network
+
+    net = random_network(_np.random.default_rng(3), hidden=(1, 1), width=(4, 4), inputs=(4, 4), outputs=(3, 3),
+                         input_width=(4, 4), weight_bits=(4, 4), order=(2, 2), extreme_p=0.0)
+    (tmp_path / "net.json").write_text(net.to_json())
+    exe = str(_Path(_sys.executable).parent / "shiftpsn")
+    r = _sp.run([exe, "synth", "--net", str(tmp_path / "net.json"), "--target", "ice40", "--baseline", "mac",
+                 "--output-dir", str(tmp_path / "out"), "--quiet"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rep = _json.loads((tmp_path / "out" / "report.json").read_text())
+    assert rep["kind"] == "network" and rep["target"] == "ice40"
+    assert rep["luts"] > 0 and rep["baseline"]["luts"] > 0
+    assert rep["ratio"]["luts"] == rep["baseline"]["luts"] / rep["luts"]
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# Network synthesis: ice40")
+    bad = _sp.run([exe, "synth", "--net", str(tmp_path / "net.json"), "--spec", "x.json", "--target", "ice40",
+                   "--output-dir", str(tmp_path / "o2")], capture_output=True, text=True)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--spec" in bad.stderr
+    bad = _sp.run([exe, "synth", "--net", str(tmp_path / "net.json"), "--target", "xilinx",
+                   "--output-dir", str(tmp_path / "o3")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "xilinx" in bad.stderr

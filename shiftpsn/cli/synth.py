@@ -39,6 +39,8 @@ DEFAULT_SEQUENCES = 32
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", type=Path, help="core spec JSON (default: the README's uniform_spec())")
+    p.add_argument("--net", type=Path, metavar="NET.json",
+                   help="synthesize a whole network instead of a core (targets ice40, ecp5, asic)")
     p.add_argument("--target", required=True, metavar="TARGET[,TARGET...]",
                    help=f"one of {', '.join(TARGETS)}, a comma list of them, or all")
     p.add_argument("--output-dir", required=True, type=Path)
@@ -65,6 +67,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.net is not None:
+        from .synth_net import run_network
+
+        return run_network(args, parse_targets(args.target))
     spec = uniform_spec() if args.spec is None else CoreSpec.load(args.spec)
     if args.baseline == "mac" and spec.arith == "mac":
         raise UsageError("--baseline mac: the spec is already the mac variant (arith = \"mac\")")
