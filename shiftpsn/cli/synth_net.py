@@ -11,8 +11,6 @@ asic) and writes DIR/report.json and DIR/report.md (DIR/<target>/ with several t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shiftpsn.base.errors import CheckFailed, UsageError
 from shiftpsn.base.paths import atomic_write, check_writable_dir, json_text
 from shiftpsn.base.progress import Progress
