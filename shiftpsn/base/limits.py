@@ -130,6 +130,17 @@ def load_json(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) -
     return parse_json(read_text(path, what, limit), f"{what} {path}")
 
 
+def load_checked(path: str | os.PathLike, what: str, from_dict):
+    """``from_dict`` of the JSON file at ``path`` (a spec or a network); its SpecError gets the path."""
+    from .errors import SpecError
+
+    d = load_json(path, what)
+    try:
+        return from_dict(d)
+    except SpecError as e:
+        raise SpecError(f"{path}: {e}") from None
+
+
 # ----------------------------------------------------------------------------- .npy within limits
 def load_npy(path: str | os.PathLike, what: str, max_values: int = MAX_STIMULUS_VALUES):
     """An array from an ``.npy`` file whose header was checked first: a shape of at most

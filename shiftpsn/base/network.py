@@ -334,14 +334,9 @@ class NetworkSpec:
 
     @classmethod
     def load(cls, path: str | Path) -> "NetworkSpec":
-        from .limits import load_json  # bounded read, JSON limits (docs/CONTRACT.md section 4)
+        from .limits import load_checked  # bounded read, JSON limits (docs/CONTRACT.md section 4)
 
-        path = Path(path)
-        d = load_json(path, "network")
-        try:
-            return cls.from_dict(d)
-        except SpecError as e:
-            raise SpecError(f"{path}: {e}") from None
+        return load_checked(Path(path), "network", cls.from_dict)
 
     def to_json(self) -> str:
         """JSON text: one layer key per line, one weight row (or shift / sign row) per line."""
@@ -393,15 +388,9 @@ def check_network_input(x, net: NetworkSpec, what: str = "input") -> np.ndarray:
     if x.shape[-1] != net.in_features:
         raise StimulusError(f"{what}: last dimension is {x.shape[-1]}, expected the network's inputs "
                             f"I = {net.in_features}")
-    if x.size == 0:
-        raise StimulusError(f"{what}: empty array of shape {x.shape}")
-    lo, hi = net.input_min, net.input_max
-    bad = (x < lo) | (x > hi)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise StimulusError(f"{what}: value {x[idx]} at index {idx} does not fit input_width = "
-                            f"{net.input_width} (range [{lo}, {hi}])")
-    x = x.astype(np.int64)
+    from .stimulus import fit_input_width
+
+    x = fit_input_width(x, net.input_width, what)
     return x[None] if x.ndim == 2 else x
 
 

@@ -429,14 +429,9 @@ class CoreSpec:
 
     @classmethod
     def load(cls, path: str | Path) -> "CoreSpec":
-        from .limits import load_json  # bounded read, JSON limits (docs/CONTRACT.md section 4)
+        from .limits import load_checked  # bounded read, JSON limits (docs/CONTRACT.md section 4)
 
-        path = Path(path)
-        d = load_json(path, "spec")
-        try:
-            return cls.from_dict(d)
-        except SpecError as e:
-            raise SpecError(f"{path}: {e}") from None
+        return load_checked(Path(path), "spec", cls.from_dict)
 
     def to_json(self) -> str:
         """JSON text with one key per line and one matrix row (a channel) per line."""

@@ -39,16 +39,22 @@ def check_stimulus(x, spec: CoreSpec, what: str = "stimulus") -> np.ndarray:
     if spec.positions > 1 and x.shape[-2] != spec.positions:
         raise StimulusError(f"{what}: second to last dimension is {x.shape[-2]}, expected positions = "
                             f"{spec.positions}")
+    x = fit_input_width(x, spec.input_width, what)
+    return x[None] if x.ndim == ndim else x
+
+
+def fit_input_width(x: np.ndarray, input_width: int, what: str) -> np.ndarray:
+    """``x`` (an integer array) as int64 when it is non-empty and every value fits a signed
+    ``input_width``-bit integer; StimulusError naming the first value that does not."""
     if x.size == 0:
         raise StimulusError(f"{what}: empty array of shape {x.shape}")
-    lo, hi = spec.input_min, spec.input_max
+    lo, hi = -(1 << (input_width - 1)), (1 << (input_width - 1)) - 1
     bad = (x < lo) | (x > hi)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise StimulusError(f"{what}: value {x[idx]} at index {idx} does not fit input_width = "
-                            f"{spec.input_width} (range [{lo}, {hi}])")
-    x = x.astype(np.int64)
-    return x[None] if x.ndim == ndim else x
+                            f"{input_width} (range [{lo}, {hi}])")
+    return x.astype(np.int64)
 
 
 def to_beats(spec: CoreSpec, x: np.ndarray) -> np.ndarray:
