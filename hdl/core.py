@@ -6,6 +6,7 @@ from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from shiftpsn.base.ports import output_fields, payload_width
 from shiftpsn.base.spec import CoreSpec
 
 from .config import RuntimeWeights, config_signature
@@ -121,7 +122,7 @@ class ShiftPSNCore(wiring.Component):
             "delay_lines": self.storage_bits,
             "config": RuntimeWeights.register_bits_of(s) if s.weights == "runtime" else 0,
             "pipeline": sum(lane.register_bits for lane in lanes) + 2 * s.pipeline,
-            "output": s.lanes + 1 + (s.lanes * s.acc_width if s.emit_acc else 0),
+            "output": payload_width(output_fields(s)),  # the output register holds one payload
             "handshake": 1,
         }
         regs["total"] = sum(regs.values())

@@ -49,6 +49,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from shiftpsn.base.ports import output_fields, payload_width
 from shiftpsn.base.spec import CoreSpec, pack_fields
 
 from .adder_tree import PipelinedAdderTree, pipeline_cuts
@@ -394,7 +395,7 @@ class ShiftPSNEngine(wiring.Component):
             "stage2": stage2,
             "config": RuntimeWeights.register_bits_of(s) if mode == "fixed" and s.weights == "runtime" else 0,
             "pipeline": sum(d.register_bits for d in self._datapaths) + 2 * s.pipeline,
-            "output": s.lanes + 1 + (s.lanes * s.acc_width if s.emit_acc else 0),
+            "output": payload_width(output_fields(s)),  # the output register holds one payload
             "handshake": 1,
         }
         regs["total"] = sum(regs.values())
