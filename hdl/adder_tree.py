@@ -1,10 +1,29 @@
-"""A balanced adder tree with an optional register stage after any level (the ``pipeline`` key)."""
+"""A balanced adder tree with an optional register stage after any level (the ``pipeline`` key).
+
+A lane's ``pipeline`` register stages (0 .. ``shiftpsn.base.spec.max_pipeline(k)`` = levels + 2) are
+split by :func:`split_pipeline`: up to levels + 1 go into the tree (:func:`pipeline_cuts`); the
+deepest setting adds one more, the *operand cut*, between the operand's sign/zero select and its
+barrel shifter (see the lanes' ``_operand``), the longest segment of a runtime-weight lane.
+"""
 
 from __future__ import annotations
 
 from amaranth.hdl import Const, Module, Signal, Value
 
-__all__ = ["pipeline_cuts", "PipelinedAdderTree"]
+__all__ = ["pipeline_cuts", "split_pipeline", "PipelinedAdderTree"]
+
+
+def split_pipeline(levels: int, stages: int) -> tuple[bool, tuple[int, ...]]:
+    """``(operand_cut, tree cuts)`` of a lane with ``stages`` register stages and ``levels`` adder levels.
+
+    ``stages`` <= levels + 1: no operand cut, the tree gets :func:`pipeline_cuts`; ``stages`` =
+    levels + 2 (the most): every tree cut plus the operand cut.
+    """
+    if not 0 <= stages <= levels + 2:
+        raise ValueError(f"stages must be in [0, {levels + 2}], got {stages}")
+    if stages == levels + 2:
+        return True, pipeline_cuts(levels, levels + 1)
+    return False, pipeline_cuts(levels, stages)
 
 
 def pipeline_cuts(levels: int, stages: int) -> tuple[int, ...]:
@@ -63,6 +82,16 @@ class PipelinedAdderTree:
                 operands = _pair_sums(operands)
         assert len(operands) == 1, "levels too small for the number of operands"
         return operands[0]
+
+    def register(self, value: Value, name: str) -> Value:
+        """``value`` behind one register loading on ``enable`` (counted in :attr:`register_bits`);
+        a constant passes unregistered. For stages outside the tree (the operand cut)."""
+        loads = []
+        reg = self._register(value, name, loads)
+        if loads:
+            with self._m.If(self._enable):
+                self._m.d.sync += loads
+        return reg
 
     def _register(self, value: Value, name: str, loads: list) -> Value:
         if isinstance(value, Const):

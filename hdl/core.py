@@ -26,7 +26,7 @@ class ShiftPSNCore(wiring.Component):
 
     A beat carries one time step of all C channels (with ``positions`` P > 1, of all P*C neurons
     ``n = p*C + c``, each a lane with channel c's weights; ``lanes`` = P*C). Each lane is a :class:`ChannelLane`
-    (delay line, one term per tap, adder tree with ``spec.pipeline`` register stages, comparator);
+    (delay line, one term per tap, adder tree, comparator; ``spec.pipeline`` register stages);
     runtime weights come from a :class:`RuntimeWeights` register file. The output register holds
     one beat. The whole pipeline advances when that register is empty or being read
     (``i.ready = ~o.valid | o.ready``), so no beat is lost or duplicated under back-pressure and

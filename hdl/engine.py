@@ -52,7 +52,7 @@ from amaranth.utils import ceil_log2
 from shiftpsn.base.ports import output_fields, payload_width
 from shiftpsn.base.spec import CoreSpec, pack_fields
 
-from .adder_tree import PipelinedAdderTree, pipeline_cuts
+from .adder_tree import PipelinedAdderTree, split_pipeline
 from .barrel_shift import barrel_shift_left
 from .config import RuntimeWeights, config_signature
 from .layouts import input_layout, output_layout, tap_word_layout
@@ -86,9 +86,11 @@ class NeuronDatapath(wiring.Component):
 
     The same operands as the parallel core's :class:`~shiftpsn.hdl.lane.ChannelLane`, without a delay
     line: the engine feeds the taps from its history memory. ``acc`` and ``spike`` are combinational
-    after ``spec.pipeline`` register stages inside the adder tree (loading on ``advance``). Weights
-    given as inputs may change every beat: tap weights are used before the first stage, and the
-    threshold is delayed through ``spec.pipeline`` registers beside the tree.
+    after ``spec.pipeline`` register stages (loading on ``advance``): in the adder tree, and at the
+    most one more between the sign/zero select and the shifter
+    (:func:`~shiftpsn.hdl.adder_tree.split_pipeline`). Weights given as inputs may change every beat:
+    tap weights are used before the first stage (the shift amount or integer weight registered beside
+    the operand cut), and the threshold is delayed through ``spec.pipeline`` registers beside them.
 
     Parameters
     ----------
@@ -101,7 +103,10 @@ class NeuronDatapath(wiring.Component):
     Members
     -------
     taps : In(ArrayLayout(signed(input_width), k))
-        ``taps[i]`` = the input ``(k-1-i)*d`` steps ago (0 before the sequence began).
+        ``taps[i]`` = the input ``(k-1-i)*d`` steps ago, as stored (whatever came before).
+    empty : In(1)
+        The history is empty (the beat's first time step): the taps of delay >= 1 count as 0. Applied
+        to the zero flag of a tap word where there is one, so no logic follows the history data.
     advance : In(1)
         The pipeline moves one stage.
     tap : In(ArrayLayout(tap_word_layout(spec), k))
@@ -124,7 +129,8 @@ class NeuronDatapath(wiring.Component):
         self._spec, self._channel = spec, channel
         self.register_bits = None  # adder-tree flip-flops, counted when elaborated
         k = spec.order
-        members = {"taps": In(data.ArrayLayout(signed(spec.input_width), k)), "advance": In(1)}
+        members = {"taps": In(data.ArrayLayout(signed(spec.input_width), k)), "empty": In(1),
+                   "advance": In(1)}
         if channel is None:
             if spec.arith == "mac":
                 members["weight"] = In(data.ArrayLayout(signed(spec.mac_weight_width), k))
@@ -138,9 +144,11 @@ class NeuronDatapath(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         s = self._spec
-        operands = [op for i in range(s.order) if (op := self._operand(m, i, self.taps[i])) is not None]
         levels = ceil_log2(s.order)
-        tree = PipelinedAdderTree(m, levels=levels, cuts=pipeline_cuts(levels, s.pipeline), enable=self.advance)
+        operand_cut, cuts = split_pipeline(levels, s.pipeline)
+        tree = PipelinedAdderTree(m, levels=levels, cuts=cuts, enable=self.advance)
+        self._cut = tree if operand_cut else None
+        operands = [op for i in range(s.order) if (op := self._operand(m, i, self.taps[i])) is not None]
         total, negative = tree.build(operands)
         self.register_bits = tree.register_bits
         m.d.comb += self.acc.eq(-total if negative else total)  # exact: acc never exceeds acc_width
@@ -159,16 +167,24 @@ class NeuronDatapath(wiring.Component):
         return m
 
     def _operand(self, m: Module, i: int, x: Value) -> tuple[Value, bool] | None:
+        """As the parallel lane's, but the weights change from beat to beat: with the operand cut,
+        the shift amount (or the integer weight) is registered beside the value."""
         s = self._spec
+        cut = self._cut.register if self._cut is not None else (lambda value, name: value)
+        history = s.tap_delays[i] > 0  # reads as 0 while ``empty``
         if self._channel is None and s.arith == "mac":
-            return x * self.weight[i], False
+            x = Mux(self.empty, 0, x) if history else x
+            return cut(x, f"op{i}") * cut(Value.cast(self.weight[i]), f"weight{i}_op"), False
         if self._channel is None:
             word = self.tap[i]
-            signed_x = Mux(word.zero, 0, Mux(word.neg, -x, x))
-            return barrel_shift_left(m, signed_x, word.amount, s.shift_range, name=f"term{i}"), False
+            zero = word.zero | self.empty if history else word.zero
+            signed_x = cut(Mux(zero, 0, Mux(word.neg, -x, x)), f"op{i}")
+            amount = cut(Value.cast(word.amount), f"amount{i}_op")
+            return barrel_shift_left(m, signed_x, amount, s.shift_range, name=f"term{i}"), False
         amount = s.shift_amount(self._channel, i)
         if amount is None:
             return None
+        x = cut(Mux(self.empty, 0, x) if history else x, f"op{i}")
         if s.arith == "mac":
             return x * Const(s.int_weight(self._channel, i), signed(s.mac_weight_width)), False
         return x << amount, s.sign[self._channel][i] < 0
@@ -285,11 +301,13 @@ class ShiftPSNEngine(wiring.Component):
     weights live in memory (the organisation and the hazard argument are in the module docstring).
 
     Pipeline: the beat counter addresses the history (and weight) memories when a beat is accepted;
-    stage 1 holds the beat while the memories' read data arrive, masks the history to zero on
-    ``first`` or in the first step after reset, and writes the history back; stage 2 registers the
-    read data (block RAM clock-to-out leaves little of a cycle) and feeds L :class:`NeuronDatapath`
-    lanes (``spec.pipeline`` register stages in their adder trees); the output register holds one
-    beat. Everything advances when the output register is empty or being read
+    stage 1 holds the beat while the memories' read data arrive (and writes the history back when a
+    step has 2 beats); stage 2 registers the read data as they come (block RAM clock-to-out leaves
+    no room for logic), writes the history back (``late_write``) and feeds L :class:`NeuronDatapath`
+    lanes (``spec.pipeline`` register stages in their datapaths). On ``first`` or in the first step
+    after reset the history reads as empty: the word written back is masked, and the lanes' ``empty``
+    makes their history taps count as 0. The output register holds one beat. Everything advances
+    when the output register is empty or being read
     (``i.ready = ~o.valid | o.ready``): one beat per cycle while ``o.ready`` is high, nothing lost,
     duplicated or reordered under back-pressure. Latency ``spec.pipeline + 3`` cycles; a time step
     takes ``beats_per_step`` cycles. ``rst`` (synchronous) clears the valid flags and the beat
@@ -365,9 +383,9 @@ class ShiftPSNEngine(wiring.Component):
     @property
     def registers(self) -> dict[str, int]:
         """Flip-flops by role, as documented (memories and their read registers excluded):
-        counters (beat counter, channel base or row counter, ``fresh``), stage1 (valid, first,
-        history-first, beat address, the L inputs), stage2 (valid, first, the taps, the memory
-        weights), config (runtime "fixed" register file),
+        counters (beat counter, channel base or row counter, ``fresh``),
+        stage1 (valid, first, history-first, beat address, the L inputs), stage2 (valid, first,
+        history-first, the taps, the memory weights), config (runtime "fixed" register file),
         pipeline (adder trees and valid/first stages), output (payload), handshake (o.valid), total.
         Adder-tree registers are counted when the engine is elaborated."""
         s = self._spec
@@ -389,6 +407,7 @@ class ShiftPSNEngine(wiring.Component):
         if mode != "fixed":  # one register per weight read port
             ports = s.lanes if mode == "wide" else min(s.lanes, s.channels)
             stage2 += ports * (s.order * s.weight_tap_width + s.threshold_width)
+        stage2 += 1 if self._history_read else 0  # the history-empty flag
         regs = {
             "counters": counter,
             "stage1": 3 + s.beat_addr_width + s.lanes * s.input_width,
@@ -418,8 +437,8 @@ class ShiftPSNEngine(wiring.Component):
         with m.If(accepted):
             m.d.sync += beat.eq(Mux(last, 0, beat + 1))
         fresh = Signal(init=1, name="fresh")  # no whole time step accepted since reset
-        with m.If(accepted & last):
-            m.d.sync += fresh.eq(0)
+        with m.If(accepted):  # `last` in the data, not the enable: the enable is the handshake alone
+            m.d.sync += fresh.eq(fresh & ~last)
 
         # ---- weights: per lane (tap words or integer weights, threshold), aligned with stage 1
         lane_weights = self._weights(m, accepted, last, advance, mode)
@@ -436,9 +455,12 @@ class ShiftPSNEngine(wiring.Component):
 
         # ---- histories: one memory per lane, word g = the history of neuron g*L + j. The word is
         # written back from stage 1, or (late_write, G >= 3) from a register in stage 2, so that no
-        # block RAM output drives a block RAM input in one cycle
+        # block RAM output drives a block RAM input in one cycle. The read data go to registers
+        # unmasked (block RAM clock-to-out leaves no room for logic); the mask on first / fresh is
+        # applied to the word written back and, through the datapaths' ``empty``, to the taps
         olds, new_qs = [None] * L, [None] * L
         valid2, first2 = Signal(name="valid_s2"), Signal(name="first_s2")
+        hfirst2 = Signal(name="hist_first_s2") if self._history_read else None
         if S and self.late_write:
             beat_w = Signal(range(G), name="hist_addr_s2")
             with m.If(advance):
@@ -446,20 +468,22 @@ class ShiftPSNEngine(wiring.Component):
         for j in range(L if S else 0):
             history = m.submodules[f"history{j}"] = Memory(shape=S * W, depth=G, init=[], attrs=_NO_RW_CHECK)
             hist_rd, hist_wr = history.read_port(), history.write_port()
-            olds[j] = Signal(S * W, name=f"history{j}_old")  # as read, masked by first / fresh
-            new_word = Cat(x1[j], olds[j][: (S - 1) * W])
-            m.d.comb += [hist_rd.addr.eq(beat), hist_rd.en.eq(advance), olds[j].eq(Mux(hfirst1, 0, hist_rd.data))]
+            olds[j] = Signal(S * W, name=f"history{j}_old")  # as read (not masked)
+            m.d.comb += [hist_rd.addr.eq(beat), hist_rd.en.eq(advance), olds[j].eq(hist_rd.data)]
             if self.late_write:
+                # the new word registered unmasked (x, then all but the oldest slot), masked when written
                 new_qs[j] = new_q = Signal(S * W, name=f"history{j}_new_s2")
                 with m.If(advance):
-                    m.d.sync += new_q.eq(new_word)
-                m.d.comb += [hist_wr.addr.eq(beat_w), hist_wr.en.eq(valid2 & advance), hist_wr.data.eq(new_q)]
+                    m.d.sync += new_q.eq(Cat(x1[j], olds[j][: (S - 1) * W]))
+                written = Cat(new_q[:W], Mux(hfirst2, 0, new_q[W:])) if S > 1 else new_q
+                m.d.comb += [hist_wr.addr.eq(beat_w), hist_wr.en.eq(valid2 & advance), hist_wr.data.eq(written)]
             else:
+                new_word = Cat(x1[j], Mux(hfirst1, 0, olds[j])[: (S - 1) * W])
                 m.d.comb += [hist_wr.addr.eq(beat1), hist_wr.en.eq(valid1 & advance), hist_wr.data.eq(new_word)]
 
         # ---- stage 2: the taps read from the history memory (and the memory weights) registered:
         # block RAM clock-to-out leaves little of a cycle, so nothing but wires follows it
-        loads = [valid2.eq(valid1), first2.eq(first1)]
+        loads = [valid2.eq(valid1), first2.eq(first1)] + ([hfirst2.eq(hfirst1)] if hfirst2 is not None else [])
         taps2 = []
         for j in range(L):
             lane_taps = []
@@ -502,6 +526,8 @@ class ShiftPSNEngine(wiring.Component):
             dp = m.submodules[f"lane{j}"] = NeuronDatapath(spec=s, channel=channel)
             self._datapaths.append(dp)
             m.d.comb += [dp.taps.eq(Cat(*taps2[j])), dp.advance.eq(advance)]
+            if hfirst2 is not None:
+                m.d.comb += dp.empty.eq(hfirst2)
             if channel is None:
                 taps_word, threshold = weights2[j]
                 m.d.comb += [(dp.weight if s.arith == "mac" else dp.tap).eq(taps_word), dp.threshold.eq(threshold)]
@@ -522,6 +548,14 @@ class ShiftPSNEngine(wiring.Component):
                 if s.emit_acc:
                     m.d.sync += self.o.payload.acc.eq(Cat(accs))
         return m
+
+    @property
+    def _history_read(self) -> bool:
+        """Whether some lane uses a tap read from the history memory (delay 1 .. history_slots):
+        then the history-empty flag travels into stage 2."""
+        s = self._spec
+        return any(1 <= delay <= s.history_slots and self._tap_used(j, i)
+                   for j in range(s.lanes) for i, delay in enumerate(s.tap_delays))
 
     def _tap_used(self, lane: int, i: int) -> bool:
         """Whether lane ``lane``'s tap i can be nonzero: always, except a constant zero tap of a lane

@@ -9,7 +9,7 @@ from amaranth.utils import ceil_log2
 
 from shiftpsn.base.spec import CoreSpec
 
-from .adder_tree import PipelinedAdderTree, pipeline_cuts
+from .adder_tree import PipelinedAdderTree, split_pipeline
 from .barrel_shift import barrel_shift_left
 from .delay_line import DelayLine
 from .layouts import tap_word_layout
@@ -32,8 +32,10 @@ class ChannelLane(wiring.Component):
         acc   = sum_i sign[i] * (X[t - (k-1-i)*d] << (shift[i] - exp_min))
         spike = acc >= threshold
 
-    ``acc`` and ``spike`` are combinational after the lane's ``spec.pipeline`` register stages
-    (inside the adder tree, all loading on ``advance``); the core registers them at its output.
+    ``acc`` and ``spike`` are combinational after the lane's ``spec.pipeline`` register stages (all
+    loading on ``advance``: in the adder tree, and at the most one more between each tap's sign/zero
+    select and its shifter, :func:`~shiftpsn.hdl.adder_tree.split_pipeline`); the core registers
+    them at its output.
 
     With ``channel=None`` the weights are runtime inputs (one lane module serves every channel):
     ``arith = "shift"`` takes tap words and uses a barrel shifter per tap, ``arith = "mac"`` takes
@@ -110,9 +112,11 @@ class ChannelLane(wiring.Component):
         m.submodules.delay_line = line = DelayLine(width=s.input_width, delays=s.tap_delays, depth=self._depth)
         m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift)]
 
-        operands = [op for i in range(s.order) if (op := self._operand(m, i, line.taps[i])) is not None]
         levels = ceil_log2(s.order)
-        tree = PipelinedAdderTree(m, levels=levels, cuts=pipeline_cuts(levels, s.pipeline), enable=self.advance)
+        operand_cut, cuts = split_pipeline(levels, s.pipeline)
+        tree = PipelinedAdderTree(m, levels=levels, cuts=cuts, enable=self.advance)
+        self._cut = tree if operand_cut else None
+        operands = [op for i in range(s.order) if (op := self._operand(m, i, line.taps[i])) is not None]
         total, negative = tree.build(operands)
         self.register_bits = tree.register_bits
 
@@ -122,18 +126,24 @@ class ChannelLane(wiring.Component):
         return m
 
     def _operand(self, m: Module, i: int, x: Value) -> tuple[Value, bool] | None:
-        """Tap i's adder-tree operand ``(value, negative)``, or None for a constant zero weight."""
+        """Tap i's adder-tree operand ``(value, negative)``, or None for a constant zero weight.
+
+        With the operand cut (the deepest ``pipeline``) the value entering the shifter or multiplier
+        is registered; the runtime weights need no register beside it (they change only while no
+        beat is in flight, the configuration rule)."""
         s = self._spec
+        cut = self._cut.register if self._cut is not None else (lambda value, name: value)
         if self._channel is None and s.arith == "mac":
-            return x * self.weight[i], False
+            return cut(x, f"op{i}") * self.weight[i], False
         if self._channel is None:
             word = self.tap[i]
             # Sign and zero before the shifter: on input_width + 1 bits, not the shifted width.
-            signed_x = Mux(word.zero, 0, Mux(word.neg, -x, x))
+            signed_x = cut(Mux(word.zero, 0, Mux(word.neg, -x, x)), f"op{i}")
             return barrel_shift_left(m, signed_x, word.amount, s.shift_range, name=f"term{i}"), False
         amount = s.shift_amount(self._channel, i)
         if amount is None:
             return None
+        x = cut(x, f"op{i}")
         if s.arith == "mac":
             return x * Const(s.int_weight(self._channel, i), signed(s.mac_weight_width)), False
         return x << amount, s.sign[self._channel][i] < 0  # a shift is wiring; a sign, add or subtract

@@ -266,10 +266,9 @@ def _history_write_hazard(t):
 
 
 def _one_history_kept_on_first(t):
-    """Lane 1 does not mask its history on ``first`` in beat 0: neuron 1 (position 0, channel 1)
-    starts each sequence with the previous one's inputs."""
-    return _sub(r"assign (history1_old) = (\w+) \? (\d+'h0+) : ([^;]+);",
-                r"assign \1 = (\2 && beat_s1 != 0) ? \3 : \4;", t, count=1, what="lane 1 first mask")
+    """Lane 1's datapath ignores the history-empty flag (``first`` or the first step after reset):
+    its neurons (1 and 7) start each sequence with the previous one's inputs in their taps."""
+    return _sub(r"(\slane1 \([^;]*?\.empty\()[^)]*\)", r"\g<1>1'h0)", t, count=1, what="lane 1 empty flag")
 
 
 def _lanes_swapped(t):
@@ -301,7 +300,7 @@ ENGINE_FAULTS: tuple[Fault, ...] = (
           _in_module("fault_engine", _history_wrong_address)),
     Fault("history_write_hazard", "history write lands a beat late: read-during-write",
           _in_module("fault_engine", _history_write_hazard)),
-    Fault("one_history_kept_on_first", "neuron 1's history is not cleared on first",
+    Fault("one_history_kept_on_first", "lane 1's history taps are not cleared on first",
           _in_module("fault_engine", _one_history_kept_on_first)),
     Fault("lanes_swapped", "lanes 0 and 1 swapped at stage 1", _in_module("fault_engine", _lanes_swapped)),
     Fault("beat_counter_off_by_one", "the neuron-group counter wraps one beat early",

@@ -84,3 +84,43 @@ def activity_pj_per_step(power_w: float, clock_mhz: float, channels: int) -> flo
     """P / f / C in pJ: energy per neuron-time-step at one beat (C neurons; for any core ``lanes``
     neurons, the number to pass as ``channels``) per clock cycle."""
     return power_w / (clock_mhz * 1e6) / channels * 1e12
+
+
+def synops_per_step(net) -> dict:
+    """Synaptic operations of one time step of a network (docs/CONTRACT.md, energy): one tap term of
+    one neuron (``order`` per neuron-time-step) and one dense-layer term ``w[o][i] * x[i]`` (I*O per
+    dense layer per step). Returns ``psn``, ``dense``, ``total`` and ``neurons`` (PSN neurons per step)."""
+    from shiftpsn.base.network import DenseLayer
+
+    psn = sum(layer.neurons * layer.order for layer in net.layers if not isinstance(layer, DenseLayer))
+    dense = sum(layer.in_features * layer.out_features for layer in net.layers if isinstance(layer, DenseLayer))
+    neurons = sum(layer.neurons for layer in net.layers if not isinstance(layer, DenseLayer))
+    return {"psn": psn, "dense": dense, "total": psn + dense, "neurons": neurons}
+
+
+def network_model(net, arith: str, T: int) -> dict:
+    """The op-count model of a network over T steps (paper energies, :data:`OP_ENERGY_PJ`): each neuron
+    layer as :func:`model` (``ours`` for shift, ``sliding_psn`` for mac) with k = min(order, T); each
+    dense term of the first layer (multi-bit inputs) one MUL + ADD in the mac network, one SHIFT + ADD in
+    the shift network (its bit-serial first layer); each term of the later dense layers (0/1 spike
+    inputs) one ADD in both. Returns pJ per PSN neuron-time-step, per synaptic op
+    (:func:`synops_per_step`), per sample (T steps) and the parts per time step."""
+    from shiftpsn.base.network import DenseLayer
+
+    e = OP_ENERGY_PJ["paper"]
+    psn = 0.0
+    dense = 0.0
+    for L, layer in enumerate(net.layers):
+        if isinstance(layer, DenseLayer):
+            terms = layer.in_features * layer.out_features
+            per = (e["mul"] if arith == "mac" else e["shift"]) + e["add"] if L == 0 else e["add"]
+            dense += terms * per
+        else:
+            psn += model(arith, T, min(layer.order, T))["pj_per_step"] * layer.neurons
+    ops = synops_per_step(net)
+    step = psn + dense
+    return {"pj_per_step": step / ops["neurons"], "pj_per_synop": step / ops["total"], "pj_per_sample": step * T,
+            "pj_per_time_step": {"psn_layers": psn, "dense_layers": dense}, "T": T, "synops_per_step": ops,
+            "method": "op-count model per time step: neuron layers as MF-PSN Table 1/9 (ours / sliding PSN); "
+                      "first dense layer SHIFT+ADD (shift) or MUL+ADD (mac) per term; later dense layers ADD "
+                      "per term (spike inputs); 45 nm op energies (synth/energy.py network_model)"}

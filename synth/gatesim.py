@@ -14,7 +14,9 @@ Steps (all files kept in the work directory, ``WORK/switching/``):
    opens a quarter period after a rising edge before the first beat and closes a quarter period after
    a rising edge once every output beat has left (``$dumpvars`` at the opening, so only changes inside
    the window are in the VCD); the number of clock cycles in it is printed. Output beats go to
-   ``out.hex``.
+   ``out.hex``. ``Drive.idle`` inserts idle cycles (``i__valid`` low, payload held) after each beat;
+   ``Drive.out_count`` is the number of output beats to wait for when it is not one per input beat
+   (a network: one per ``lanes`` logits of a time step).
 4. :func:`run` compiles with ``iverilog -g2005`` against the cell models (``osu018_stdcells.v``
    beside the liberty) and runs ``vvp``; :func:`count_toggles` reads the VCD once and counts, per
    net, rising (0->1) and falling (1->0) transitions; changes to or from x / z are not counted.
@@ -243,7 +245,9 @@ class Drive:
     out_width: int
     period_ns: float = 10.0
     reset_cycles: int = 2
-    drain_cap: int = 1000    # cycles to wait for the last output beat at most
+    drain_cap: int = 1000    # cycles to wait for the last output beat (and for i__ready) at most
+    out_count: int | None = None  # output beats to wait for (None: one per input beat)
+    idle: int = 0            # cycles with i__valid low after each beat (a stimulus with gaps)
 
 
 def testbench(d: Drive, module: str = "gates") -> str:
@@ -252,6 +256,7 @@ def testbench(d: Drive, module: str = "gates") -> str:
     half = d.period_ns / 2
     pw, ow = width["i__payload"], width["o__payload"]
     has_cfg = "cfg__we" in width
+    n_out = len(d.beats) if d.out_count is None else d.out_count
     lines = ["`timescale 1ns/1ps",
              "module shiftpsn_gatesim_tb;",
              f"  reg clk = 0; always #{half:g} clk = ~clk;",
@@ -290,6 +295,8 @@ def testbench(d: Drive, module: str = "gates") -> str:
               "    $dumpfile(\"sim.vcd\"); $dumpvars(1, dut);",
               "    t0 = $realtime;",
               f"    for (i = 0; i < {len(d.beats)}; i = i + 1) begin",
+              *([f"      if (i > 0) begin @(negedge clk); i__valid = 0; repeat ({d.idle - 1}) @(negedge clk); end"]
+                if d.idle else []),
               "      @(negedge clk); i__payload = beats[i]; i__valid = 1;",
               f"      #{half * 0.8:g};",
               "      guard = 0;",
@@ -297,7 +304,7 @@ def testbench(d: Drive, module: str = "gates") -> str:
               "    end",
               "    @(negedge clk); i__valid = 0;",
               "    guard = 0;",
-              f"    while (n_out < {len(d.beats)} && guard < {d.drain_cap}) begin @(negedge clk); guard = guard + 1; end",
+              f"    while (n_out < {n_out} && guard < {d.drain_cap}) begin @(negedge clk); guard = guard + 1; end",
               f"    @(posedge clk); #{half / 2:g};",
               f"    $display(\"WINDOW_CYCLES %0d\", $rtoi(($realtime - t0) / {d.period_ns:g} + 0.5));",
               "    $display(\"OUT_BEATS %0d\", n_out);",

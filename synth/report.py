@@ -23,7 +23,8 @@ key                             meaning
 ``history_bits``                the engine's history memory bits (0 for the parallel core)
 ``bram_bits``                   capacity of the block RAMs used (FPGA targets)
 ``luts_per_neuron``             luts / neurons
-``device``                      ice40/ecp5: the device nextpnr placed on (the smallest that fits)
+``device``                      ice40/ecp5: the part nextpnr placed on, the smallest that fits (e.g.
+                                ``ECP5 LFE5U-25F (CABGA381)``; its nextpnr arguments in ``pnr.device_args``)
 ``neuron_steps_per_s``          lanes x Fmax
 ``step_rate_hz``                Fmax / cycles_per_step: time steps per second
 ``storage_area_um2``            asic: storage_bits * flip-flop cell area; ``storage_area_share``
@@ -34,6 +35,10 @@ key                             meaning
 ``energy_pj_per_step_switching`` asic: gate-level simulation of the mapped netlist on the stimulus, every
                                 net's transitions counted: (internal + 1/2 C V^2 + leakage) / neuron-time-steps
                                 (synth/switching.py); null for other targets or when it failed
+``energy_pj_per_synop_<kind>``  kind = model, activity, switching: the same per synaptic operation (one tap
+                                term of one neuron-time-step: energy_pj_per_step_<kind> / order)
+``energy_pj_per_sample_<kind>`` the same per sample: one sequence of T steps of all P*C neurons
+                                (energy_pj_per_step_<kind> x P*C x T, T of that figure's stimulus / model)
 ``energy``                      both energies' details (Table 1/9 rows, power breakdown, stimulus)
 ``pnr``, ``timing``             nextpnr / OpenSTA details
 ``registers``, ``latency``      from the core's CORE.json
@@ -70,7 +75,9 @@ _ROWS = [("cells", "cells", "{:,.0f}"), ("luts", "LUTs", "{:,.0f}"), ("ffs", "fl
          ("neuron_steps_per_s", "neuron-steps per second", "{:.3g}"), ("step_rate_hz", "time steps per second", "{:.3g}"),
          ("energy_pj_per_step_model", "energy model (pJ / neuron-step)", "{:.4g}"),
          ("energy_pj_per_step_activity", "energy activity (pJ / neuron-step)", "{:.4g}"),
-         ("energy_pj_per_step_switching", "energy switching (pJ / neuron-step)", "{:.4g}")]
+         ("energy_pj_per_step_switching", "energy switching (pJ / neuron-step)", "{:.4g}"),
+         ("energy_pj_per_synop_switching", "energy switching (pJ / synaptic op)", "{:.4g}"),
+         ("energy_pj_per_sample_switching", "energy switching (pJ / sample of T steps)", "{:.4g}")]
 
 
 def ratios(core: dict, baseline: dict) -> dict:
@@ -105,13 +112,15 @@ def markdown(report: dict) -> str:
     """A readable table of a report (core, baseline and ratio columns when there is a baseline)."""
     spec = report["spec"]
     base = report.get("baseline")
+    placed = [f"the {r['spec']['arith']} {role} on the {r['device']}" for r, role in ((report, "core"), (base, "baseline"))
+              if r and r.get("device")]
     lines = [f"# shiftpsn synth: {report['target']}", "",
              f"Core `{report['top']}`: C={spec['channels']}, k={spec['order']}, d={spec['dilation']}, "
              f"input_width={spec['input_width']}, exponents [{spec['exp_min']}, {spec['exp_max']}], "
              f"weights {spec['weights']}, pipeline {spec['pipeline']}, arith {spec['arith']}"
              + (f", positions {spec['positions']}" if "positions" in spec else "")
              + (f", lanes {spec['lanes']}" if "lanes" in spec else "") + "."
-             + (f" Placed on `{report['device']}`." if report.get("device") else ""), ""]
+             + (f" Placed: {', '.join(placed)}." if placed else ""), ""]
     head = f"| figure | {spec['arith']} core |"
     rule = "|---|---:|"
     if base:

@@ -97,19 +97,24 @@ def memory_access_pj(words: int, width: int) -> float:
 
 
 def sram_model(spec: CoreSpec) -> dict | None:
-    """Per-access SRAM estimate of the engine's history memories (None for the parallel core, which
-    has none): each beat reads and writes one ``history_slots * input_width``-bit word of each lane's
-    ``beats_per_step``-word memory, i.e. two accesses per neuron-time-step. Weight memories are not
-    included."""
+    """Per-access SRAM estimate of the engine's memories (None for the parallel core, which has none):
+    each beat reads and writes one ``history_slots * input_width``-bit word of each lane's
+    ``beats_per_step``-word history memory, and reads one taps word (``order * weight_tap_width``
+    bits) and one threshold (``threshold_width`` bits) of a weight memory of ceil(C / lanes) rows
+    (shiftpsn.hdl.engine): four accesses per neuron-time-step. ``parts`` gives each memory's share."""
     if spec.parallel:
         return None
-    width = spec.history_slots * spec.input_width
-    if width == 0:
-        return None
-    per = memory_access_pj(spec.history_depth, width)
-    return {"pj_per_step": 2 * per, "access_pj": per, "words": spec.history_depth, "width": width,
-            "accesses_per_step": 2, "source": "Horowitz, ISSCC 2014, 45 nm SRAM (8 KB 10 pJ, 32 KB 20 pJ, "
-            "1 MB 100 pJ per 64-bit access), synth/switching.py memory_access_pj"}
+    rows = -(-spec.channels // min(spec.lanes, spec.channels))
+    mems = {"history": (spec.history_depth, spec.history_slots * spec.input_width, 2),
+            "taps": (rows, spec.order * spec.weight_tap_width, 1),
+            "thresholds": (rows, spec.threshold_width, 1)}
+    parts = {name: {"words": w, "width": b, "accesses_per_step": n, "access_pj": memory_access_pj(w, b),
+                    "pj_per_step": n * memory_access_pj(w, b)}
+             for name, (w, b, n) in mems.items() if b > 0}
+    return {"pj_per_step": sum(p["pj_per_step"] for p in parts.values()), "parts": parts,
+            "accesses_per_step": sum(p["accesses_per_step"] for p in parts.values()),
+            "source": "Horowitz, ISSCC 2014, 45 nm SRAM (8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ per 64-bit access), "
+                      "synth/switching.py memory_access_pj"}
 
 
 def cell_models_for(liberty: Path) -> Path:
@@ -307,7 +312,8 @@ def _check_outputs(spec: CoreSpec, x: np.ndarray, outs: list[int]) -> str | None
 
 def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndarray, clock_mhz: float,
                    workdir: Path, progress: Progress | None = None, step: str = "switching",
-                   top: str | None = None, config: bool = True, glitches: bool = False) -> dict:
+                   top: str | None = None, config: bool = True, glitches: bool = False,
+                   idle: int = 0) -> dict:
     """Gate-level switching energy of a core's mapped netlist on stimulus ``x`` (B, T, [P,] C).
 
     Returns the details dict of the report (``energy.switching``): ``pj_per_step`` (the headline,
@@ -320,13 +326,15 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
     Raises UsageError when a tool or the cell models are missing or the simulation does not finish.
     ``config=False`` leaves the configuration registers unwritten (their power-up state is X).
     ``glitches``: also simulate with the cell models' delays (``details["with_glitches"]``, in
-    ``workdir/specify``).
+    ``workdir/specify``). ``idle``: ``idle`` cycles with ``i__valid`` low after each beat (the payload
+    held), a stimulus with gaps: the energy of the idle cycles is in the per-step figures.
     """
     lib = libpower.read(liberty)
     period = 1e3 / clock_mhz
     drive = gatesim.Drive(top=top or "", ports=ports.core_ports(spec), beats=beats(spec, x),
                           config=spec.config_words() if (config and spec.weights == "runtime") else [],
-                          out_width=ports.payload_width(ports.output_fields(spec)), period_ns=period)
+                          out_width=ports.payload_width(ports.output_fields(spec)), period_ns=period,
+                          idle=idle)
     nl, sim, e = netlist_energy(netlist_path, liberty, drive, workdir, progress, step)
     steps = int(np.prod(x.shape[:2])) * spec.positions * spec.channels
     pj = float(e["total"]) / steps
@@ -369,6 +377,7 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
         "pj_per_synaptic_op": pj / spec.order,
         "pj_per_sample": float(e["total"]) / x.shape[0],
         "window_pj": e["total"], "neuron_steps": steps, "cycles": sim.cycles, "beats": len(drive.beats),
+        "idle_cycles_per_beat": idle,
         "clock_mhz": clock_mhz, "voltage": lib.voltage, "nets": e["nets"], "cells": e["cells"],
         "transitions": e["transitions"],
         "mean_toggles_per_net_per_cycle": e["transitions"] / max(1, e["nets"] * sim.cycles),
@@ -413,9 +422,23 @@ endmodule
 """
 
 
+#: Techmap for the clock-gating variant: a flip-flop with a synchronous reset that overrides its enable
+#: (Amaranth's reset on an enabled register: Yosys ``$_SDFFE_``) becomes an enable flip-flop with
+#: E' = E | R and D' = R ? reset value : D, so ``clockgate`` can gate it (it takes enable flip-flops
+#: without resets). Exact: the same next state in every cycle.
+SRST_TO_CE_VERILOG = """// synth/switching.py: sync reset over enable -> enable flip-flop, for Yosys clockgate.
+module \\$_SDFFE_PP0P_ (input D, C, R, E, output Q);
+  \\$_DFFE_PP_ _TECHMAP_REPLACE_ (.D(R ? 1'b0 : D), .C(C), .E(E | R), .Q(Q));
+endmodule
+module \\$_SDFFE_PP1P_ (input D, C, R, E, output Q);
+  \\$_DFFE_PP_ _TECHMAP_REPLACE_ (.D(R ? 1'b1 : D), .C(C), .E(E | R), .Q(Q));
+endmodule
+"""
+
+
 def map_to_liberty(sources: list[Path], top: str, liberty: Path, workdir: Path, clock_mhz: float = 100.0,
                    progress: Progress | None = None, clock_gating: bool = False,
-                   min_gated: int = 4) -> Path:
+                   min_gated: int = 4, gate_reset_flops: bool = True) -> Path:
     """Map Verilog ``sources`` to the liberty with the asic flow's Yosys script (synth/scripts/asic.ys)
     and clean the netlist for simulation; returns ``workdir/netlist.v``.
 
@@ -423,7 +446,12 @@ def map_to_liberty(sources: list[Path], top: str, liberty: Path, workdir: Path, 
     Yosys ``clockgate`` replaces every group of at least ``min_gated`` flip-flops that share a clock
     enable (configuration registers: a write to their word; delay lines and pipeline registers: a
     beat moving) by enable-less flip-flops on a gated clock from :data:`ICG_VERILOG` (OSU 0.18 um
-    has no ICG cell). The netlist is then priced like any other; the clock gates' own energy counts."""
+    has no ICG cell). The netlist is then priced like any other; the clock gates' own energy counts.
+    Flip-flops with a synchronous reset that overrides their enable (the delay lines and the output
+    register: Amaranth resets them on ``rst``) are first turned into enable flip-flops with E | rst
+    (:data:`SRST_TO_CE_VERILOG`, then ``simplemap`` and ``opt_merge``: one enable stays one net), so they are gated
+    too; ``gate_reset_flops=False`` leaves them alone (only the reset-less configuration registers are
+    gated). Yosys ``clockgate`` works on whole modules only: a selection cannot pick the groups."""
     from . import netlist, yosys
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -437,8 +465,10 @@ def map_to_liberty(sources: list[Path], top: str, liberty: Path, workdir: Path, 
         if synth_line not in text:
             raise UsageError("asic.ys changed: cannot insert the clock gating after its synth line")
         (workdir / "icg.v").write_text(ICG_VERILOG)
+        (workdir / "srst_ce.v").write_text(SRST_TO_CE_VERILOG)
         text = text.replace(synth_line, synth_line + "\n"
                             + f'read_liberty -lib "{fields["liberty"]}"\nread_verilog icg.v\n'
+                            + ("techmap -map srst_ce.v\nsimplemap\nopt_merge\nopt_clean\n" if gate_reset_flops else "")
                             + f"clockgate -pos shiftpsn_icg E:CLK:GCLK -min_net_size {min_gated}\n"
                             + f"flatten\nhierarchy -top {top}\nopt_clean", 1)
         (workdir / "asic_clockgate.ys").write_text(text)
@@ -453,9 +483,10 @@ def map_to_liberty(sources: list[Path], top: str, liberty: Path, workdir: Path, 
 
 
 #: Q nets of configuration registers and of memories that Yosys mapped to flip-flops (the engine's
-#: ``history<j>``, ``taps<b>``, ``thresholds<b>``; shiftpsn.hdl.engine).
+#: ``history<j>``, ``taps<b>``, ``thresholds<b>``; shiftpsn.hdl.engine), also inside a network's
+#: instances (``\s1_neuronstage_l1.core.history0``).
 _CONFIG_NET = re.compile(r"^\\weights\.weights\d+")
-_MEMORY_NET = re.compile(r"^\\?(history|taps|thresholds)\d+\b")
+_MEMORY_NET = re.compile(r"^\\?(?:[\w$]+\.)*(history|taps|thresholds)\d+\b")
 
 
 def _config_tag(nl: gatesim.Netlist):

@@ -150,6 +150,7 @@ def synthesize(spec: CoreSpec, opts: Options, workdir: Path, progress: Progress,
         if target == "asic" and sw is not None:
             entry["energy_pj_per_step_switching"] = sw.get("pj_per_step")
             entry["energy"]["switching"] = sw
+        entry.update(_per_synop_and_sample(spec, opts, entry))
         entries[target] = entry
     return entries
 
@@ -183,7 +184,7 @@ def _layer_keys(spec: CoreSpec, entry: dict) -> dict:
     """Neurons, block RAM and throughput figures of a report entry (null where unknown):
     ``neurons`` (P*C), ``lanes``, ``cycles_per_step``, ``history_bits`` (the engine's history
     memory, 0 for the parallel core), ``bram_bits`` (capacity of the block RAMs used),
-    ``luts_per_neuron``, ``device`` (nextpnr's device), ``neuron_steps_per_s`` = lanes x Fmax and
+    ``luts_per_neuron``, ``device`` (the part nextpnr placed on), ``neuron_steps_per_s`` = lanes x Fmax and
     ``step_rate_hz`` = Fmax / cycles_per_step."""
     types = entry.get("cell_types") or {}
     fmax = entry.get("fmax_mhz")
@@ -197,6 +198,22 @@ def _layer_keys(spec: CoreSpec, entry: dict) -> dict:
         "neuron_steps_per_s": None if fmax is None else spec.lanes * fmax * 1e6,
         "step_rate_hz": None if fmax is None else fmax * 1e6 / spec.cycles_per_step,
     }
+
+
+def _per_synop_and_sample(spec: CoreSpec, opts: Options, entry: dict) -> dict:
+    """``energy_pj_per_synop_<kind>`` (a synaptic operation is one tap term of one neuron-time-step:
+    ``order`` per neuron-time-step, docs/CONTRACT.md) and ``energy_pj_per_sample_<kind>`` (one
+    sequence of T steps of all P*C neurons: the switching figure's own T, the model's ``opts.steps``,
+    OpenSTA's the stimulus' T) for kind = model, activity, switching."""
+    sw = (entry["energy"].get("switching") or {})
+    T = {"model": opts.steps, "activity": None if opts.stimulus is None else opts.stimulus.shape[1],
+         "switching": (sw.get("stimulus") or {}).get("steps")}
+    out = {}
+    for kind in ("model", "activity", "switching"):
+        v = entry.get(f"energy_pj_per_step_{kind}")
+        out[f"energy_pj_per_synop_{kind}"] = None if v is None else v / spec.order
+        out[f"energy_pj_per_sample_{kind}"] = None if v is None or not T[kind] else v * spec.neurons * T[kind]
+    return out
 
 
 def _switching(spec: CoreSpec, opts: Options, workdir: Path, top: str, progress: Progress, tag: str) -> dict:
@@ -278,7 +295,7 @@ def _target(t, spec, opts, workdir, src, top, progress, tag) -> dict:
         pnr = nextpnr.place_and_route(t, wd, counts, opts.clock_mhz, opts.seed, progress,
                                       step=f"{tag}: nextpnr {t}")
         keys["fmax_mhz"] = pnr["fmax_mhz"]
-        keys["fmax_source"] = f"nextpnr {pnr['device']}" if pnr["device"] else None
+        keys["fmax_source"] = nextpnr.fmax_source(pnr)
         keys["pnr"] = pnr
         if pnr["note"]:
             progress.say(f"{tag}: nextpnr {t}: {pnr['note']}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import re
 from pathlib import Path
 from string import Template
@@ -26,13 +27,23 @@ TARGETS = ("generic", "ice40", "ecp5", "xilinx", "asic")
 PNR_TARGETS = ("ice40", "ecp5")
 
 
+#: Yosys 0.70's abc9 (write_xaiger2, abc_ops_reintegrate) names each bit it maps "wire[i]", so bit i
+#: of a vector ``taps`` and a wire literally named ``taps[i]`` (Amaranth's names for array views) share
+#: one name: the CIFAR mac engine failed ``GetSize(conn.first) == GetSize(conn.second)`` (rtlil.cc:3091)
+#: in synth_ecp5, or with -nodsp came out with multiply-driven nets (cf. YosysHQ/yosys#6237). These
+#: commands (the ``prepare`` field of ice40.ys and ecp5.ys, both of which run abc9) rename such wires
+#: first, for every core: a silent short is worse than a placement that moves with the names.
+UNBRACKET_NAMES = "rename -unescape w:*]"
+
+
 def script_text(target: str, **fields) -> str:
-    """The target's script template filled in with ``fields`` (every placeholder must be given)."""
+    """The target's script template filled in with ``fields`` (every placeholder must be given,
+    except ``prepare``: :data:`UNBRACKET_NAMES` unless given)."""
     if target not in TARGETS:
         raise UsageError(f"unknown synthesis target {target!r} (known: {', '.join(TARGETS)})")
     template = (SCRIPTS / f"{target}.ys").read_text()
     try:
-        return Template(template).substitute(fields)
+        return Template(template).substitute({"prepare": UNBRACKET_NAMES, **fields})
     except KeyError as e:
         raise ValueError(f"script {target}.ys needs the field {e.args[0]!r}") from None
 
@@ -66,7 +77,24 @@ def run_script(target: str, workdir: Path, progress: Progress | None = None, ste
         if log.is_file():
             raise UsageError(f"{step or 'yosys ' + target} failed: {log_error_line(log)} [log: {log}]") from None
         raise
+    netlist = workdir / "pnr.json"
+    if target in PNR_TARGETS and netlist.is_file() and (shorted := multiply_driven_bits(netlist)):
+        raise UsageError(f"{step or 'yosys ' + target}: the netlist has {len(shorted)} net bits driven by two "
+                         f"cells (a Yosys bug, see UNBRACKET_NAMES) [netlist: {netlist}]")
     return (workdir / "yosys.log").read_text(errors="replace")
+
+
+def multiply_driven_bits(netlist: Path) -> list[tuple[str, int]]:
+    """``(module, bit)`` of every net bit of a Yosys ``write_json`` netlist that more than one cell
+    output drives (a legal netlist has none; nextpnr rejects it)."""
+    shorted = []
+    for name, mod in json.loads(Path(netlist).read_text())["modules"].items():
+        drivers = Counter(bit for cell in mod.get("cells", {}).values()
+                          for port, bits in cell["connections"].items()
+                          if cell.get("port_directions", {}).get(port) == "output"
+                          for bit in bits if isinstance(bit, int))
+        shorted += [(name, bit) for bit, n in sorted(drivers.items()) if n > 1]
+    return shorted
 
 
 # ----------------------------------------------------------------------------- stat -json

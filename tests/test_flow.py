@@ -45,6 +45,10 @@ def test_network_flow_artifacts_and_summary(net_flow_dir):
     assert asic["shift"]["area_um2"] > 0 and asic["mac"]["area_um2"] > 0 and asic["shift"]["fmax_mhz"] > 0
     assert s["samples_per_s"]["asic"] == pytest.approx(asic["shift"]["fmax_mhz"] * 1e6 / s["cycles_per_sample"])
     assert s["energy_nj_per_sample"]["asic"] > 0
+    for arith in ("shift", "mac"):  # gate-level switching on the first test sample, logits checked
+        sw = asic[arith]["energy"]["switching"]
+        assert sw["outputs_match_golden"], sw.get("output_mismatch") or sw.get("error")
+        assert asic[arith]["energy_pj_per_sample_switching"] == pytest.approx(sw["window_pj"])
     md = (d / "summary.md").read_text()
     assert "The RTL equals the integer model on **12/12** test samples" in md
     assert "| RTL (the Verilog in icarus) |" in md and "mac / shift" in md

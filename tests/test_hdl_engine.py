@@ -166,7 +166,7 @@ def test_reset_makes_histories_read_empty(weights):
     assert_same(spec, x, run_hw(spec, x, rng, valid_p=0.7, ready_p=0.7, reset_between=True))
 
 
-@pytest.mark.parametrize("pipeline", [0, 1, 3])
+@pytest.mark.parametrize("pipeline", [0, 1, 3, 4])
 def test_latency_and_full_throughput(pipeline):
     """valid and ready held high: one beat (lanes neuron-steps) per cycle, each out exactly `latency`
     = pipeline + 3 cycles after it went in; a time step takes beats_per_step cycles."""
@@ -184,7 +184,7 @@ def test_latency_and_full_throughput(pipeline):
 
 def test_heavy_backpressure_loses_nothing():
     rng = np.random.default_rng(6)
-    spec = uniform_spec(channels=4, order=3, dilation=2, weights="runtime", arith="mac", pipeline=3,
+    spec = uniform_spec(channels=4, order=3, dilation=2, weights="runtime", arith="mac", pipeline=4,
                         positions=3, lanes=2)
     x = random_stimulus(spec, rng, batch=2, steps=9)
     assert_same(spec, x, run_hw(spec, x, rng, valid_p=1.0, ready_p=0.15))

@@ -58,7 +58,7 @@ def test_random_specs_match_golden(seed):
     weights = ("runtime", "constant")[seed % 2]
     arith = ("shift", "mac")[(seed // 2) % 2]
     spec = random_spec(rng, weights=weights, arith=arith, emit_acc=bool(seed % 7))
-    spec = spec.replace(pipeline=seed % ((spec.order - 1).bit_length() + 2))
+    spec = spec.replace(pipeline=seed % (spec.max_pipeline + 1))
     x = random_stimulus(spec, rng, batch=3, steps=int(rng.integers(4, 17)), extreme_fraction=0.25)
     got = run_core(spec, x, rng, valid_p=float(rng.uniform(0.4, 1.0)), ready_p=float(rng.uniform(0.3, 1.0)))
     assert_same(spec, x, got)
@@ -104,7 +104,7 @@ def test_reset_clears_history_not_weights(weights):
     assert_same(spec, x, run_core(spec, x, rng, valid_p=0.7, ready_p=0.7, reset_between=True))
 
 
-@pytest.mark.parametrize("pipeline", [0, 1, 2, 3])
+@pytest.mark.parametrize("pipeline", [0, 1, 2, 3, 4])
 def test_latency_and_full_throughput(pipeline):
     """With valid and ready held high: one beat per cycle, each out exactly `latency` cycles after it
     went in (pipeline + 1, as CORE.json documents)."""
@@ -121,7 +121,7 @@ def test_latency_and_full_throughput(pipeline):
 
 def test_heavy_backpressure_loses_nothing():
     rng = np.random.default_rng(6)
-    spec = uniform_spec(channels=4, order=3, dilation=2, weights="runtime", arith="mac", pipeline=3)
+    spec = uniform_spec(channels=4, order=3, dilation=2, weights="runtime", arith="mac", pipeline=4)
     x = random_stimulus(spec, rng, batch=2, steps=15)
     assert_same(spec, x, run_core(spec, x, rng, valid_p=1.0, ready_p=0.15))
 

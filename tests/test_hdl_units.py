@@ -6,7 +6,8 @@ import pytest
 from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
-from shiftpsn.hdl.adder_tree import pipeline_cuts
+from shiftpsn.base.spec import max_pipeline
+from shiftpsn.hdl.adder_tree import pipeline_cuts, split_pipeline
 from shiftpsn.hdl.barrel_shift import barrel_shift_left
 
 
@@ -45,3 +46,15 @@ def test_pipeline_cuts():
             assert len(set(cuts)) == stages and all(0 <= q <= levels for q in cuts)
     with pytest.raises(ValueError):
         pipeline_cuts(2, 4)
+
+
+def test_split_pipeline():
+    """Up to levels + 1 stages go into the tree as before; levels + 2 (max_pipeline) adds the
+    operand cut on top of every tree cut."""
+    for levels in range(5):
+        for stages in range(levels + 2):
+            assert split_pipeline(levels, stages) == (False, pipeline_cuts(levels, stages))
+        assert split_pipeline(levels, levels + 2) == (True, tuple(range(levels + 1)))
+        assert max_pipeline(1 << levels) == levels + 2
+    with pytest.raises(ValueError):
+        split_pipeline(1, 4)

@@ -101,11 +101,11 @@ def test_synth_layer_keys():
 
     spec = uniform_spec(channels=256, order=2, dilation=3, exp_min=-7, exp_max=0, lanes=1)
     entry = {"luts": 256, "fmax_mhz": 51.2, "cell_types": {"SB_RAM40_4K": 5, "SB_LUT4": 256},
-             "pnr": {"device": "--up5k --package sg48"}}
+             "pnr": {"device": "iCE40 UP5K (sg48)", "device_args": "--up5k --package sg48"}}
     keys = _layer_keys(spec, entry)
     assert keys["neurons"] == 256 and keys["lanes"] == 1 and keys["cycles_per_step"] == 256
     assert keys["bram_bits"] == 5 * 4096 and keys["history_bits"] == 256 * 3 * 8
-    assert keys["luts_per_neuron"] == 1.0 and keys["device"] == "--up5k --package sg48"
+    assert keys["luts_per_neuron"] == 1.0 and keys["device"] == "iCE40 UP5K (sg48)"
     assert keys["neuron_steps_per_s"] == 51.2e6 and keys["step_rate_hz"] == 51.2e6 / 256
     none = _layer_keys(uniform_spec(), {"luts": None, "fmax_mhz": None})
     assert none["luts_per_neuron"] is None and none["step_rate_hz"] is None and none["history_bits"] == 0

@@ -279,6 +279,11 @@ def test_synth_cli_baseline_writes_both_switching_energies(tmp_path):
         g = sw["with_glitches"]  # cell-model delays: the same settled values, glitches on top
         assert g["outputs_match_golden"] and g["transitions"] >= sw["transitions"]
         assert sw["pj_per_synaptic_op"] == pytest.approx(sw["pj_per_step"] / entry["spec"]["order"])
+        # per synaptic op (k tap terms per neuron-step) and per sample, from the window's energy
+        steps, B = sw["neuron_steps"], sw["stimulus"]["sequences"]
+        assert entry["energy_pj_per_synop_switching"] == pytest.approx(
+            sw["window_pj"] / (steps * entry["spec"]["order"]))
+        assert entry["energy_pj_per_sample_switching"] == pytest.approx(sw["window_pj"] / B)
     assert rep["ratio"]["energy_pj_per_step_switching"] == pytest.approx(
         rep["baseline"]["energy_pj_per_step_switching"] / rep["energy_pj_per_step_switching"])
     md = (out / "report.md").read_text()
@@ -310,18 +315,52 @@ def test_constant_weights_and_engine_memories(tmp_path, kw):
         assert r["memories"]["sram_model"]["pj_per_step"] > 0
 
 
-def test_clock_gating_config_registers_saves_energy(tiny_core):
-    """The power-aware variant: Yosys clockgate puts the configuration registers (written once) on
-    gated clocks; the outputs stay right and the switching energy drops."""
+def test_clock_gating_saves_energy_and_stays_exact(tiny_core):
+    """The power-aware variants: Yosys clockgate puts the configuration registers (written once) on
+    gated clocks, and with ``gate_reset_flops`` also the delay lines and the output register (enabled
+    when a beat moves); on a stimulus with gaps the outputs stay right and each step saves energy."""
     spec, net_path, d = tiny_core
     from shiftpsn.hdl.generate import write_verilog
 
     info = write_verilog(spec, d / "cg" / "core.v")
-    gated = switching.map_to_liberty([d / "cg" / "core.v"], info["top"], LIB, d / "cg" / "asic",
-                                     clock_gating=True, min_gated=2)
-    assert "LATCH" in gated.read_text()  # the clock gates are there
+    nets = {}
+    for name, full in (("config", False), ("full", True)):
+        nets[name] = switching.map_to_liberty([d / "cg" / "core.v"], info["top"], LIB, d / "cg" / name,
+                                              clock_gating=True, min_gated=2, gate_reset_flops=full)
+    latches = {k: v.read_text().count("LATCH ") for k, v in nets.items()}
+    assert 0 < latches["config"] < latches["full"], latches  # one clock gate per enable group
     x = np.random.default_rng(3).integers(spec.input_min, spec.input_max + 1, size=(4, 8, spec.channels))
-    plain = switching.core_switching(spec, net_path, LIB, x, 100.0, d / "cg" / "plain")
-    cg = switching.core_switching(spec, gated, LIB, x, 100.0, d / "cg" / "sw")
-    assert cg["outputs_match_golden"], cg["output_mismatch"]
-    assert cg["pj_per_step"] < plain["pj_per_step"]
+    pj = {"plain": switching.core_switching(spec, net_path, LIB, x, 100.0, d / "cg" / "plain", idle=2)["pj_per_step"]}
+    for name, net in nets.items():
+        r = switching.core_switching(spec, net, LIB, x, 100.0, d / "cg" / f"sw_{name}", idle=2)
+        assert r["outputs_match_golden"], (name, r["output_mismatch"])
+        pj[name] = r["pj_per_step"]
+    assert pj["full"] < pj["config"] < pj["plain"], pj
+
+
+def test_stimulus_with_gaps_idles_and_stays_exact(tiny_core):
+    """``idle`` cycles with i__valid low after each beat: the window grows by exactly idle cycles per
+    beat after the first, the outputs stay right, and the idle cycles cost energy (the clock)."""
+    spec, net_path, d = tiny_core
+    x = np.random.default_rng(4).integers(spec.input_min, spec.input_max + 1, size=(2, 8, spec.channels))
+    full = switching.core_switching(spec, net_path, LIB, x, 100.0, d / "gap0")
+    gaps = switching.core_switching(spec, net_path, LIB, x, 100.0, d / "gap2", idle=2)
+    assert gaps["outputs_match_golden"], gaps["output_mismatch"]
+    assert gaps["cycles"] == full["cycles"] + 2 * (full["beats"] - 1)
+    assert gaps["clock_pj_per_step"]["net_switching"] == pytest.approx(
+        full["clock_pj_per_step"]["net_switching"] * gaps["cycles"] / full["cycles"])
+    assert gaps["pj_per_step"] > full["pj_per_step"]
+
+
+def test_sram_model_of_an_engine():
+    """The SRAM per-access model of an engine's memories, recomputed from the spec by hand: a C=6, k=3,
+    d=2, W=5, lanes 2 engine reads and writes one history word of (k-1)*d*W = 20 bits in a 3-word
+    memory, and reads a taps word (k * weight_tap_width) and a threshold from 3-row weight memories."""
+    spec = uniform_spec(channels=6, order=3, dilation=2, input_width=5, exp_min=-1, exp_max=2, lanes=2)
+    assert switching.sram_model(spec.replace(lanes=6)) is None  # the parallel core has no memories
+    m = switching.sram_model(spec)
+    e = switching.memory_access_pj
+    want = 2 * e(3, 20) + e(3, 3 * spec.weight_tap_width) + e(3, spec.threshold_width)
+    assert m["pj_per_step"] == pytest.approx(want) and m["accesses_per_step"] == 4
+    # below 8 KB the per-access energy follows sqrt(capacity) x width / 64 from 10 pJ at 8 KB x 64 bits
+    assert e(3, 20) == pytest.approx(10.0 * (3 * 20 / 65536) ** 0.5 * 20 / 64)

@@ -96,9 +96,68 @@ def test_fpga_place_and_route_fmax(tmp_path, tiny_spec, target):
     _check_entry(rep, target, CoreSpec.load(tiny_spec))
     assert rep["luts"] > 0 and rep["carry"] > 0
     assert rep["fmax_mhz"] > 10 and rep["fmax_source"].startswith("nextpnr")
+    # routed against the family's least --freq (above --clock-mhz 100 on ecp5), as the source says
+    freq = {"ice40": 100, "ecp5": 200}[target]
+    assert rep["pnr"]["constraint_mhz"] == freq and f"--freq {freq} MHz" in rep["fmax_source"]
     assert rep["energy_pj_per_step_activity"] is None  # --no-activity
     assert (out / "core" / target / "nextpnr.log").is_file() and (out / "core" / target / "harness.v").is_file()
     assert "Fmax (MHz)" in (out / "report.md").read_text()
+
+
+# A vector "t" and a register named "t[1]", as Amaranth names the views of an array-layout signal.
+BRACKETED_NAMES_V = r"""module top(input clk, input [7:0] a, input [7:0] b, output [7:0] y);
+  reg [7:0] t;
+  reg [7:0] \t[1] ;
+  always @(posedge clk) begin
+    t <= a;
+    \t[1] <= b;
+  end
+  assign y = t + \t[1] ;
+endmodule
+"""
+
+
+@pytest.mark.xdist_group("synth_tools")
+@pytest.mark.parametrize("target", ["ecp5", "ice40"])
+def test_abc9_scripts_rename_bracketed_wires(tmp_path, target):
+    """Yosys 0.70's abc9 names bit 1 of ``t`` and bit 0 of ``t[1]`` alike and shorts them: two
+    flip-flops drive one net (the CIFAR mac engine hit the same bug as an assertion,
+    synth.yosys.UNBRACKET_NAMES). The scripts rename such wires by default; without that, the
+    driver's check of the netlist refuses the short with one line."""
+    from shiftpsn.base.errors import UsageError
+    from shiftpsn.synth import yosys
+
+    (tmp_path / "top.v").write_text(BRACKETED_NAMES_V)
+    fields = dict(top="top", core="top")
+    wd = tmp_path / "renamed"
+    yosys.run_script(target, wd, read=yosys.read_commands([tmp_path / "top.v"], wd), **fields)
+    assert yosys.multiply_driven_bits(wd / "pnr.json") == []
+    wd = tmp_path / "plain"
+    # the pinned Yosys still has the bug; once this fails, UNBRACKET_NAMES may be dropped
+    with pytest.raises(UsageError, match="driven by two cells"):
+        yosys.run_script(target, wd, read=yosys.read_commands([tmp_path / "top.v"], wd), prepare="", **fields)
+    shorted = yosys.multiply_driven_bits(wd / "pnr.json")
+    assert shorted and all(module == "top" for module, _ in shorted)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("synth_tools")
+def test_ecp5_mac_engine_netlist_is_whole(tmp_path, monkeypatch):
+    """A mac engine like the CIFAR layer's (runtime weights, lanes of 16 multipliers, histories in
+    block RAM) through the driver's ECP5 step, nextpnr left out: one driver per net, its 4 x 16
+    multipliers in MULT18X18D (about 30 s)."""
+    from shiftpsn.base.progress import Progress
+    from shiftpsn.synth import nextpnr, synthesize, yosys
+
+    spec = uniform_spec(channels=8, order=16, dilation=1, exp_min=-7, exp_max=0, weights="runtime",
+                        arith="mac", pipeline=5, positions=4, lanes=4)
+    src, top, _ = synthesize.stage_verilog(spec, tmp_path)
+    monkeypatch.setattr(nextpnr, "place_and_route", lambda *a, **k: {"fmax_mhz": None, "device": None,
+                                                                     "note": None})
+    opts = synthesize.Options(targets=("ecp5",), liberty=Path("unused.lib"))
+    keys = synthesize._target("ecp5", spec, opts, tmp_path, src, top, Progress("t", quiet=True), "mac")
+    assert keys["cell_types"]["MULT18X18D"] == spec.lanes * spec.order
+    assert yosys.multiply_driven_bits(tmp_path / "ecp5" / "pnr.json") == []
 
 
 @pytest.mark.xdist_group("synth_tools")

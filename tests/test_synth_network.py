@@ -1,8 +1,14 @@
 """shiftpsn.synth.network: the place-and-route harness around a network's ports and the OpenSTA input
-activities of a network streaming its test set (the synthesis itself runs in tests/test_flow.py)."""
+activities of a network streaming its test set, the network's synaptic operations and op-count model,
+and its gate-level switching energy on a tiny random network (the flow's synthesis runs in
+tests/test_flow.py)."""
+
+import shutil
 
 import numpy as np
+import pytest
 
+from shiftpsn.base.tools import DEFAULT_LIBERTY
 from shiftpsn.synth.harness import HARNESS_TOP, ports_harness_verilog
 from shiftpsn.synth.network import input_activities, network_ports
 
@@ -78,3 +84,81 @@ def test_synth_net_cli_writes_network_and_baseline_reports(tmp_path):
     bad = _sp.run([exe, "synth", "--net", str(tmp_path / "net.json"), "--target", "xilinx",
                    "--output-dir", str(tmp_path / "o3")], capture_output=True, text=True)
     assert bad.returncode == 2 and "xilinx" in bad.stderr
+
+
+def _hand_network():
+    """I=3 -> dense 2 -> psn (C=2, k=3) -> dense 4: synops per step 3*2 + 2*3 + 2*4 = 20."""
+    from shiftpsn.base.network import DenseLayer, NetworkSpec
+    from shiftpsn.base.spec import uniform_spec
+
+    psn = uniform_spec(channels=2, order=3, dilation=1, input_width=8, exp_min=0, exp_max=1, weights="constant")
+    return NetworkSpec(input_width=4, layers=(DenseLayer(np.ones((2, 3), dtype=np.int64), np.zeros(2, dtype=np.int64)),
+                                              psn, DenseLayer(np.ones((4, 2), dtype=np.int64), np.zeros(4, dtype=np.int64))))
+
+
+def test_network_synops_and_op_count_model():
+    """Synaptic ops per step (docs/CONTRACT.md section 6) and the network op-count model, recomputed by hand
+    with MF-PSN Table 9 energies (add 0.9, mul 3.7, shift 0.13 pJ)."""
+    from shiftpsn.synth.energy import network_model, synops_per_step
+
+    net = _hand_network()
+    assert synops_per_step(net) == {"psn": 6, "dense": 14, "total": 20, "neurons": 2}
+    T = 8
+    taps = (T + (1 - 3) / 2) * 3  # MF-PSN Table 1: taps of one neuron over T steps, k = 3
+    for arith, tap_op, first_op in (("shift", 0.13, 0.13), ("mac", 3.7, 3.7)):
+        psn = 2 * ((taps + T) * 0.9 + taps * tap_op) / T  # two neurons, per time step
+        dense = 6 * (first_op + 0.9) + 8 * 0.9          # first layer 3x2 multiplies, then 2x4 spike adds
+        m = network_model(net, arith, T)
+        assert m["pj_per_step"] == pytest.approx((psn + dense) / 2)
+        assert m["pj_per_synop"] == pytest.approx((psn + dense) / 20)
+        assert m["pj_per_sample"] == pytest.approx((psn + dense) * T)
+
+
+def test_network_beats_and_logits_round_trip():
+    from shiftpsn.synth.network import decode_logits, network_beats
+
+    x = np.array([[[-1, 1], [0, -2]]])
+    b = network_beats(DESC, x)
+    # x0 at bits 0..1, x1 at 2..3, first at 4 (t = 0), last at 5 (t = T - 1)
+    assert b == [0b11 | (0b01 << 2) | (1 << 4), 0b00 | (0b10 << 2) | (1 << 5)]
+    desc = {"output_payload": {"logits": {"offset": 0, "width": 6, "count": 2, "per_element": 3, "signed": True}}}
+    assert decode_logits(desc, [0b011_100, 0b111_001]).tolist() == [-4, 3, 1, -1]
+
+
+@pytest.mark.skipif(not (DEFAULT_LIBERTY.is_file() and DEFAULT_LIBERTY.with_suffix(".v").is_file()
+                         and shutil.which("iverilog") and shutil.which("sta")),
+                    reason="needs the OSU 0.18 um liberty, its cell models, Icarus and OpenSTA")
+def test_network_switching_energy_on_a_tiny_random_network(tmp_path):
+    """A tiny random network through the asic flow with a stimulus: the gate-level outputs equal the
+    golden model's logits, and per synop / per sample / per neuron-step are the window's energy over
+    counts recomputed here from the network spec."""
+    from shiftpsn.base.progress import Progress
+    from shiftpsn.base.testing import random_network, random_network_input
+    from shiftpsn.hdl.network import write_network_verilog
+    from shiftpsn.synth.network import synthesize_network
+    from shiftpsn.synth.switching import sram_model
+
+    rng = np.random.default_rng(5)
+    net = random_network(rng, hidden=(1, 1), width=(4, 4), inputs=(3, 3), outputs=(2, 2), input_width=(4, 4),
+                         weight_bits=(3, 3), order=(2, 2), extreme_p=0.0, lanes=2)
+    x = random_network_input(net, rng, 2, 3)
+    desc = write_network_verilog(net, tmp_path / "net.v")
+    e = synthesize_network(tmp_path / "net.v", desc, ["asic"], tmp_path, Progress("t", quiet=True),
+                           liberty_path=DEFAULT_LIBERTY, net=net, stimulus=x, stimulus_desc="random")["asic"]
+    assert "error" not in e, e.get("error")
+    sw = e["energy"]["switching"]
+    assert sw["outputs_match_golden"], sw["output_mismatch"]
+    psn = [layer for layer in net.layers[1::2]]
+    dense = net.layers[0::2]
+    neurons = sum(s.channels for s in psn)
+    synops = sum(s.channels * s.order for s in psn) + sum(d.weight.size for d in dense)
+    B, T = x.shape[:2]
+    assert e["energy_pj_per_step_switching"] == pytest.approx(sw["window_pj"] / (B * T * neurons))
+    assert e["energy_pj_per_synop_switching"] == pytest.approx(sw["window_pj"] / (B * T * synops))
+    assert e["energy_pj_per_sample_switching"] == pytest.approx(sw["window_pj"] / B)
+    assert sum(sw["breakdown_pj_per_step"].values()) == pytest.approx(sw["pj_per_step"])
+    assert sw["breakdown_pj_per_step"]["memories"] > 0  # lanes 2 < 4 channels: an engine with a history memory
+    # one neuron layer: the network's SRAM estimate per neuron-step is that layer's own
+    assert sw["memories"]["sram_model"]["pj_per_step"] == pytest.approx(sram_model(psn[0])["pj_per_step"])
+    assert e["energy_pj_per_step_activity"] > 0 and e["energy_pj_per_step_model"] > 0
+    assert sw["cycles"] >= B * T * max(c.channels // c.lanes for c in psn)

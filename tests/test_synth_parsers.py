@@ -101,6 +101,18 @@ def test_nextpnr_device_choice():
     assert nextpnr.candidate_devices("ecp5", {"luts": 90000, "carry": 0}) == []
 
 
+def test_nextpnr_device_names():
+    """Reports name the part placed on, not nextpnr's arguments; every device tried has its name."""
+    assert nextpnr.device_name("ice40", "--up5k --package sg48") == "iCE40 UP5K (sg48)"
+    assert nextpnr.device_name("ice40", "--hx8k --package ct256") == "iCE40 HX8K (ct256)"
+    assert nextpnr.device_name("ecp5", "--25k --package CABGA381") == "ECP5 LFE5U-25F (CABGA381)"
+    assert nextpnr.device_name("ecp5", "--85k --package CABGA381") == "ECP5 LFE5U-85F (CABGA381)"
+    assert nextpnr.device_name("ecp5", "ECP5 LFE5U-45F (CABGA381)") == "ECP5 LFE5U-45F (CABGA381)"  # already a name
+    assert nextpnr.device_name("ice40", "--lp1k --package cm36") == "iCE40 LP1K (cm36)"  # not in DEVICES
+    names = [name for devs in nextpnr.DEVICES.values() for *_, name in devs]
+    assert len(set(names)) == len(names) == 5
+
+
 # ----------------------------------------------------------------------------- OpenSTA
 def test_sta_timing_and_power():
     text = (DATA / "asic_sta.log").read_text()

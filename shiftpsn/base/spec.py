@@ -68,9 +68,10 @@ def is_verilog_name(name: object) -> bool:
 
 
 def max_pipeline(order: int) -> int:
-    """Most pipeline registers of a core of this order: one per adder-tree level plus one before
-    the comparator."""
-    return _clog2(order) + 1
+    """Most pipeline registers of a core of this order: one per adder-tree level, one before the
+    comparator, and one between each operand's sign/zero select and its shifter (the operand cut,
+    shiftpsn.hdl.adder_tree.split_pipeline)."""
+    return _clog2(order) + 2
 
 
 def pack_fields(fields: list[tuple[int, int]]) -> tuple[int, int]:

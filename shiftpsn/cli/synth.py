@@ -48,7 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "qflow-tech-osu018)")
     p.add_argument("--baseline", choices=["mac"], help="also synthesize the multiplier variant and report ratios")
     p.add_argument("--clock-mhz", type=float_range(0, 1e6, lo_open=True), default=100.0,
-                   help="clock for power, slack, ABC's delay target and nextpnr (default 100)")
+                   help="clock for power, slack, ABC's delay target and nextpnr's --freq (at least 100 "
+                        "MHz on ice40, 200 on ecp5) (default 100)")
     p.add_argument("--steps", type=int_range(1, limits.MAX_SIM_BEATS), help="T of the op-count energy model and of the random stimulus "
                    "(default: the stimulus' T, else max(8, k))")
     p.add_argument("--stimulus", type=Path, help="stimulus .npy (T, C) or (B, T, C) for the activity energy "

@@ -1,12 +1,19 @@
 """``shiftpsn synth --net NET.json``: reports of a whole network (and its multiplier baseline).
 
     shiftpsn synth --net NET.json --target ice40|ecp5|asic[,...] --output-dir DIR [--baseline mac]
-                   [--liberty LIB] [--clock-mhz 100] [--seed S]
+                   [--liberty LIB] [--clock-mhz 100] [--seed S] [--stimulus X.npy] [--steps T]
+                   [--no-switching]
 
 Generates the network's Verilog (DIR/shift/net.v, and DIR/mac/net.v for the baseline: every neuron layer
 ``arith = "mac"``, a multiplying first layer), synthesizes it per target (:mod:`shiftpsn.synth.network`:
 Yosys cells, nextpnr placement on the smallest device that fits and Fmax, OpenSTA area and timing for
 asic) and writes DIR/report.json and DIR/report.md (DIR/<target>/ with several targets).
+
+With asic, the three energies (op-count model, OpenSTA, gate-level switching; per PSN neuron-time-step,
+per synaptic operation, per sample) on a stimulus: ``--stimulus X.npy`` (B, T, I) network inputs, else
+:data:`RANDOM_SEQUENCES` random sequences of ``--steps`` (default 8) steps (seed ``--seed``). The
+gate-level simulation takes the first whole sequences of at most :data:`SWITCHING_STEPS` time steps
+(at least one sequence): a network netlist simulates at a few hundred cycles per second.
 """
 
 from __future__ import annotations
@@ -19,6 +26,12 @@ from shiftpsn.base.tools import check_liberty
 #: Figures compared between the network and its baseline (baseline / network).
 RATIO_KEYS = ("luts", "ffs", "cells", "area_um2", "fmax_mhz", "bram", "dsp")
 NET_TARGETS = ("ice40", "ecp5", "asic")
+#: Energy figures compared (baseline / network) when the asic target has a stimulus.
+ENERGY_KEYS = tuple(f"energy_pj_per_{per}_{kind}" for per in ("step", "synop", "sample")
+                    for kind in ("model", "activity", "switching"))
+#: Random sequences of the default stimulus; time steps the gate-level simulation takes at most.
+RANDOM_SEQUENCES = 1
+SWITCHING_STEPS = 8
 
 
 def run_network(args, targets: tuple) -> int:
@@ -27,7 +40,7 @@ def run_network(args, targets: tuple) -> int:
     from shiftpsn.synth.network import synthesize_network
     from shiftpsn.synth.tools import check_synth_tools
 
-    given = [name for name in ("spec", "verilog", "sweep", "stimulus", "top") if getattr(args, name)]
+    given = [name for name in ("spec", "verilog", "sweep", "top") if getattr(args, name)]
     if given:
         raise UsageError(f"--net synthesizes a whole network: it cannot be combined with --{given[0]}")
     bad = [t for t in targets if t not in NET_TARGETS]
@@ -41,6 +54,7 @@ def run_network(args, targets: tuple) -> int:
     out = args.output_dir
     check_writable_dir(out)
     progress = Progress("synth", quiet=args.quiet)
+    x, x_desc = _stimulus(args, net) if "asic" in targets and not args.no_switching else (None, "")
     variants = [("shift", net)] + ([("mac", with_arith(net, "mac"))] if args.baseline else [])
     results = {}
     for name, variant in variants:
@@ -48,7 +62,8 @@ def run_network(args, targets: tuple) -> int:
         desc = write_network_verilog(variant, verilog)
         progress.say(f"{name}: wrote {verilog}")
         results[name] = synthesize_network(verilog, desc, targets, out / name, progress, liberty_path=lib,
-                                           clock_mhz=args.clock_mhz, seed=args.seed, label=name)
+                                           clock_mhz=args.clock_mhz, seed=args.seed, label=name, net=variant,
+                                           stimulus=x, stimulus_desc=x_desc)
     for target in targets:
         rep = {"kind": "network", "network": str(args.net), **results["shift"][target]}
         if "mac" in results:
@@ -65,9 +80,28 @@ def run_network(args, targets: tuple) -> int:
     return 0
 
 
+def _stimulus(args, net):
+    """(x, description): the first whole sequences of ``--stimulus`` (at most SWITCHING_STEPS steps,
+    at least one sequence), else RANDOM_SEQUENCES random sequences of ``--steps`` (default 8) steps."""
+    import numpy as np
+
+    from shiftpsn.base.network import load_network_input
+    from shiftpsn.base.testing import random_network_input
+
+    if args.stimulus is not None:
+        x = load_network_input(args.stimulus, net)
+        if args.steps:
+            raise UsageError("--steps sets T of the random stimulus: it cannot be combined with --stimulus")
+        keep = max(1, min(x.shape[0], SWITCHING_STEPS // x.shape[1]))
+        return x[:keep], f"{args.stimulus}: the first {keep} of {x.shape[0]} sequences, {x.shape[1]} steps"
+    T = args.steps or 8
+    x = random_network_input(net, np.random.default_rng(args.seed), RANDOM_SEQUENCES, T)
+    return x, f"random, {RANDOM_SEQUENCES} x {T} steps, seed {args.seed} (shiftpsn.base.testing.random_network_input)"
+
+
 def _ratios(a: dict, b: dict) -> dict:
     out = {}
-    for key in RATIO_KEYS:
+    for key in RATIO_KEYS + ENERGY_KEYS:
         x, y = a.get(key), b.get(key)
         out[key] = y / x if isinstance(x, (int, float)) and isinstance(y, (int, float)) and x else None
     return out
@@ -78,7 +112,7 @@ def _markdown(rep: dict) -> str:
     lines = [f"# Network synthesis: {rep['target']}", "", f"Network `{rep['network']}`, top `{rep.get('top')}`.", "",
              "| figure | network | " + ("mac baseline | baseline / network |" if base else ""),
              "|---|---|" + ("---|---|" if base else "")]
-    for key in RATIO_KEYS + ("device",):
+    for key in RATIO_KEYS + ENERGY_KEYS + ("device",):
         a = rep.get(key)
         if a is None and not (base and base.get(key) is not None):
             continue

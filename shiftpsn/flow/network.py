@@ -108,7 +108,7 @@ def run_network_flow(cfg: NetworkFlowConfig) -> dict:
             f"{c['cycles_per_sample']:.0f} cycles per sample")
 
     t = st.start(5, "synth", f"{', '.join(cfg.targets)}: the shift network and its mac baseline")
-    s["synth"] = _synth(cfg, x, c["cycles_per_step"], out)
+    s["synth"] = _synth(cfg, x, c["cycles_per_step"], out, net)
     st.done("synth", t, "; ".join(_synth_line(tg, r) for tg, r in s["synth"].items()))
 
     t = st.start(6, "summary", "accuracies, resources, Fmax, throughput, energy; plots")
@@ -319,10 +319,17 @@ def model_cycles(net, x: np.ndarray, gold: dict, arith: str) -> float:
     return float(np.max(per_step, axis=0).sum(axis=1).mean())
 
 
-def _synth(cfg, x: np.ndarray, cycles_per_step: float, out: Path) -> dict:
+#: Test samples the asic netlists are simulated on for the gate-level switching energy (one sample of
+#: the demo network is about 8,000 clock cycles, several minutes of Icarus).
+SWITCHING_SAMPLES = 1
+
+
+def _synth(cfg, x: np.ndarray, cycles_per_step: float, out: Path, net=None) -> dict:
     """Target -> {"shift": entry, "mac": entry} (synth.network); reused when key.json shows the same
-    Verilog, targets, clock, liberty and activities."""
+    Verilog, targets, clock, liberty and activities. With ``net``, asic also gets the three energies,
+    the switching one on the first :data:`SWITCHING_SAMPLES` test samples."""
     from shiftpsn.base.progress import Progress
+    from shiftpsn.hdl.network import with_arith
     from shiftpsn.synth.network import input_activities, synthesize_network
 
     d = out / "synth"
@@ -331,7 +338,8 @@ def _synth(cfg, x: np.ndarray, cycles_per_step: float, out: Path) -> dict:
                                                                                         ("mac", "mac"))}
     key = {"verilog": [_sha((out / "net" / f"{n}.v").read_bytes()) for n in ("net", "mac")],
            "targets": list(cfg.targets), "clock_mhz": cfg.clock_mhz, "liberty": str(lib),
-           "activity": _sha(x.tobytes(), round(cycles_per_step, 6))}
+           "activity": _sha(x.tobytes(), round(cycles_per_step, 6)),
+           "switching": None if net is None else SWITCHING_SAMPLES}
     key_path, rep_path = d / "key.json", d / "synth.json"
     if key_path.is_file() and json.loads(key_path.read_text()) == key and rep_path.is_file():
         print(f"[flow] synth: reusing the reports in {d} (same Verilog, targets and options)", flush=True)
@@ -342,8 +350,13 @@ def _synth(cfg, x: np.ndarray, cycles_per_step: float, out: Path) -> dict:
 
     def one(arith: str, name: str) -> dict:
         acts = input_activities(descs[arith], x, cycles_per_step) if lib is not None else None
+        variant = None if net is None else with_arith(net, arith)
+        n = min(SWITCHING_SAMPLES, x.shape[0])
         return synthesize_network(out / "net" / f"{name}.v", descs[arith], cfg.targets, d / arith, progress,
-                                  liberty_path=lib, clock_mhz=cfg.clock_mhz, activities=acts, label=arith)
+                                  liberty_path=lib, clock_mhz=cfg.clock_mhz, activities=acts, label=arith,
+                                  net=variant, stimulus=None if net is None else x[:n],
+                                  stimulus_desc=f"the first {n} test sample(s) of {x.shape[0]}",
+                                  cycles_per_step=cycles_per_step)
 
     # the shift network and its baseline side by side: each tool run is one process on its own core
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shiftpsn.base.paths import atomic_write
+from shiftpsn.synth.nextpnr import device_name
 
 _METRICS = [("luts", "LUTs", "{:,.0f}"), ("ffs", "flip-flops", "{:,.0f}"), ("cells", "cells", "{:,.0f}"),
             ("area_um2", "area (um^2)", "{:,.0f}"), ("fmax_mhz", "Fmax (MHz)", "{:.1f}"),
@@ -134,21 +135,17 @@ def _plot_ratios(synth: dict, path: Path) -> Path:
 _NET_METRICS = [("luts", "LUTs", "{:,.0f}"), ("ffs", "flip-flops", "{:,.0f}"), ("carry", "carry cells", "{:,.0f}"),
                 ("bram", "block RAMs", "{:,.0f}"), ("dsp", "DSP blocks", "{:,.0f}"), ("cells", "cells", "{:,.0f}"),
                 ("area_um2", "area (um^2)", "{:,.0f}"), ("fmax_mhz", "Fmax (MHz)", "{:.1f}"),
-                ("power_w", "power at the clock (mW)", "{:.3f}")]
+                ("power_w", "power at the clock (mW)", "{:.3f}"),
+                ("energy_pj_per_step_model", "energy, op-count model (pJ / neuron-step)", "{:.4g}"),
+                ("energy_pj_per_step_activity", "energy, OpenSTA (pJ / neuron-step)", "{:.4g}"),
+                ("energy_pj_per_step_switching", "energy, gate-level switching (pJ / neuron-step)", "{:.4g}"),
+                ("energy_pj_per_synop_switching", "energy, gate-level switching (pJ / synaptic op)", "{:.4g}"),
+                ("energy_pj_per_sample_switching", "energy, gate-level switching (pJ / sample)", "{:.4g}")]
 
 
 def _net_value(e: dict, key: str):
     v = e.get(key)
     return v * 1e3 if key == "power_w" and v is not None else v
-
-
-def device_name(target: str, args: str) -> str:
-    """nextpnr's device arguments as a part name: ``--up5k --package sg48`` -> ``iCE40 UP5K (sg48)``."""
-    words = args.split()
-    part = words[0].lstrip("-").upper()
-    pkg = words[words.index("--package") + 1] if "--package" in words[:-1] else None
-    family = {"ice40": "iCE40", "ecp5": "ECP5"}.get(target, target)
-    return f"{family} {part}" + (f" ({pkg})" if pkg else "")
 
 
 def write_network_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
