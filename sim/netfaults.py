@@ -147,9 +147,9 @@ def _last_dropped(t):
 
 
 def _history_kept_on_first(t):
-    """Lane 1 of the neuron engine does not clear its history on ``first``."""
-    return _sub(r"assign (history1_old) = \w+ \? \d+'h0+ : ([^;]+);", r"assign \1 = \2;", t, count=1,
-                what="lane 1 history mask")
+    """Lane 1 of the neuron engine ignores the history-empty flag: its taps keep the previous
+    sequence's inputs on ``first`` (as the core fault ``one_history_kept_on_first``)."""
+    return _sub(r"(\slane1 \([^;]*?\.empty\()[^)]*\)", r"\g<1>1'h0)", t, count=1, what="lane 1 empty flag")
 
 
 def _sums_not_restarted(t):

@@ -24,80 +24,11 @@ import numpy as np
 from shiftpsn.base.network import NetworkSpec
 from shiftpsn.golden.network import run_network
 
-from .packing import _bits_to_ints, _signed_from_bits
 from .scoreboard import Mismatch
 from .nettraffic import NetPlan
 
 
 # ------------------------------------------------------------------------------------ payloads
-def pack_network_inputs(layout: dict, x: np.ndarray, first: np.ndarray, last: np.ndarray) -> list[int]:
-    """Input payload integers of N time steps (NETWORK.json ``input_payload``: ``x`` with ``count``
-    signed ``per_element``-bit values, ``first``, ``last``)."""
-    x = np.asarray(x, dtype=np.int64)
-    fx = layout["x"]
-    n, width = x.shape[0], _payload_width(layout)
-    per, count = fx["per_element"], fx["count"]
-    if x.shape[1] != count:
-        raise ValueError(f"{x.shape[1]} inputs per step, the input payload holds {count}")
-    bits = np.zeros((n, width), dtype=np.uint8)
-    twos = x & ((1 << per) - 1) if per < 64 else x.view(np.uint64)
-    xbits = (twos[:, :, None] >> np.arange(per)) & 1
-    bits[:, fx["offset"]:fx["offset"] + count * per] = xbits.reshape(n, -1)
-    bits[:, layout["first"]["offset"]] = first
-    bits[:, layout["last"]["offset"]] = last
-    return _bits_to_ints(bits)
-
-
-def _payload_width(layout: dict) -> int:
-    return max(f["offset"] + f["width"] for f in layout.values())
-
-
-def unpack_stream(layout: dict, payloads: list[str]) -> dict[str, np.ndarray]:
-    """Fields of received payloads (the simulator's binary strings, MSB first; a string longer than
-    the layout, such as a whole port, is cut to it). Array fields are (N, count) int64 (or object
-    arrays of Python ints when wider than 64 bits), scalar fields (N,) int64; ``unknown_F`` (N,) bool
-    marks a field F with an X or Z bit (read as 0)."""
-    width = _payload_width(layout)
-    n = len(payloads)
-    if n:
-        raw = np.frombuffer("".join(p[-width:] for p in payloads).encode("ascii"), dtype=np.uint8)
-        raw = raw.reshape(n, width)[:, ::-1]  # LSB first
-        bits = (raw == ord("1")).astype(np.uint8)
-        unknown = ~((raw == ord("0")) | (raw == ord("1")))
-    else:
-        bits, unknown = np.zeros((0, width), np.uint8), np.zeros((0, width), bool)
-    out = {}
-    for name, f in layout.items():
-        lo, w = f["offset"], f["width"]
-        fb = bits[:, lo:lo + w]
-        out[f"unknown_{name}"] = unknown[:, lo:lo + w].any(axis=1)
-        if "count" in f:
-            per, count, signed = f["per_element"], f["count"], f.get("signed", False)
-            el = fb.reshape(n, count, per)
-            if per <= 63 or (per == 64 and signed):
-                if signed:
-                    out[name] = _signed_from_bits(el)
-                else:
-                    out[name] = (el.astype(np.int64) << np.arange(per, dtype=np.int64)).sum(axis=-1)
-            else:
-                out[name] = _wide_ints(el, signed)
-        else:
-            out[name] = (fb.astype(np.int64) << np.arange(w, dtype=np.int64)).sum(axis=-1) if w <= 63 \
-                else _wide_ints(fb[:, None, :], False)[:, 0]
-    return out
-
-
-def _wide_ints(el: np.ndarray, signed: bool) -> np.ndarray:
-    """(N, count, per) bits, LSB first, as an object array (N, count) of Python ints."""
-    n, count, per = el.shape
-    out = np.empty((n, count), dtype=object)
-    for r in range(n):
-        for c in range(count):
-            v = int("".join(map(str, el[r, c, ::-1].tolist())) or "0", 2)
-            out[r, c] = v - (1 << per) if signed and v >> (per - 1) else v
-    return out
-
-
 def spike_stream_layout(lanes: int) -> dict:
     """The layout of the stream leaving a neuron layer (``shiftpsn.hdl.dense.step_layout`` of 1-bit
     values), in NETWORK.json's form."""
@@ -266,7 +197,7 @@ def _stream_mismatch(exp: NetExpected, stream: str, got: dict, epoch: np.ndarray
 
 def compare_network(exp: NetExpected, streams: dict[str, tuple[dict, np.ndarray]],
                     complete: bool = True) -> Mismatch | None:
-    """The first difference between the received streams (name -> (fields from :func:`unpack_stream`,
+    """The first difference between the received streams (name -> (fields from :func:`shiftpsn.base.payload.unpack_stream`,
     epoch of each beat)) and the expected ones; None when all are equal. Streams are ordered
     ``spikes_L`` by L, then ``out``: at the same time step the layer nearest the input is reported.
     ``complete=False`` checks a run in progress (beats not yet arrived are not missing)."""

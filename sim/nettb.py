@@ -21,8 +21,10 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 
+from shiftpsn.base.payload import pack_network_inputs, unpack_stream
+
 from .driver import EdgeLoop, StallTimeout, StreamSink, StreamSource, _high
-from .netscoreboard import NetExpected, compare_network, pack_network_inputs, unpack_stream
+from .netscoreboard import NetExpected, compare_network
 from .nettraffic import NetPlan
 from .tb import CLOCK_NS, PLAN_ENV
 

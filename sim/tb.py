@@ -22,7 +22,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 from shiftpsn.base.spec import CoreSpec
 
 from .driver import ConfigWriter, EdgeLoop, StallTimeout, StreamSink, StreamSource
-from .packing import pack_inputs, unpack_outputs
+from shiftpsn.base.payload import pack_inputs, unpack_outputs
 from .scoreboard import Expected, compare, driven_first_flags
 from .traffic import Plan
 

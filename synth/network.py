@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shiftpsn.base import payload
 from shiftpsn.base.errors import UsageError
 
 from . import energy, gatesim, harness, liberty, netlist, nextpnr, sta, switching, yosys
@@ -157,32 +158,20 @@ def _asic(src, top, wd: Path, progress, label, liberty_path, clock_mhz, activiti
 # ----------------------------------------------------------------------------- energy
 def network_beats(desc: dict, x: np.ndarray) -> list[int]:
     """Input payload ints of a (B, T, I) stimulus, one beat per time step (NETWORK.json
-    ``input_payload``: ``x``, ``first`` on t = 0, ``last`` on t = T - 1)."""
-    pay = desc["input_payload"]
-    f = pay["x"]
-    W = f["per_element"]
-    mask = (1 << W) - 1
-    out = []
+    ``input_payload``: ``x``, ``first`` on t = 0, ``last`` on t = T - 1;
+    :func:`shiftpsn.base.payload.pack_network_inputs`)."""
+    x = np.asarray(x, dtype=np.int64)
     B, T, _ = x.shape
-    for b in range(B):
-        for t in range(T):
-            v = (int(t == 0) << pay["first"]["offset"]) | (int(t == T - 1) << pay["last"]["offset"])
-            for i, val in enumerate(np.asarray(x[b, t], dtype=np.int64).tolist()):
-                v |= (val & mask) << (f["offset"] + i * W)
-            out.append(v)
-    return out
+    t = np.tile(np.arange(T), B)
+    return payload.pack_network_inputs(desc["input_payload"], x.reshape(B * T, -1), t == 0, t == T - 1)
 
 
 def decode_logits(desc: dict, outs: list[int]) -> np.ndarray:
-    """The logits (beats * lanes,) of output payload ints (NETWORK.json ``output_payload.logits``)."""
-    f = desc["output_payload"]["logits"]
-    W = f["per_element"]
-    vals = []
-    for v in outs:
-        for j in range(f["count"]):
-            a = (v >> (f["offset"] + j * W)) & ((1 << W) - 1)
-            vals.append(a - (1 << W) if a >> (W - 1) else a)
-    return np.array(vals, dtype=np.int64)
+    """The logits (beats * lanes,) of output payload ints (NETWORK.json ``output_payload.logits``;
+    :func:`shiftpsn.base.payload.unpack_stream`)."""
+    layout = {"logits": desc["output_payload"]["logits"]}
+    width = layout["logits"]["offset"] + layout["logits"]["width"]
+    return payload.unpack_stream(layout, payload.int_strings(outs, width))["logits"].reshape(-1)
 
 
 def network_switching(net, desc: dict, netlist_path: Path, liberty_path: Path, x: np.ndarray, clock_mhz: float,

@@ -58,9 +58,8 @@ from pathlib import Path
 
 import numpy as np
 
-from shiftpsn.base import ports
+from shiftpsn.base import payload, ports
 from shiftpsn.base.spec import CoreSpec
-from shiftpsn.base.stimulus import to_beats
 
 from . import gatesim, libpower
 from shiftpsn.base.errors import UsageError
@@ -254,39 +253,20 @@ def _related_slew(cell: gatesim.Cell, arc, slew: np.ndarray) -> float:
 # ----------------------------------------------------------------------------- a core's stimulus
 def beats(spec: CoreSpec, x: np.ndarray) -> list[int]:
     """Input payloads (ints) of a checked (B, T, C) or (B, T, P, C) stimulus, beat by beat: a time
-    step's P*C neurons in beats of ``lanes`` (:func:`shiftpsn.base.stimulus.to_beats`), ``first`` on
-    every beat of t = 0."""
-    xb = to_beats(spec, np.asarray(x, dtype=np.int64))  # (B, T, G, L)
-    W = spec.input_width
-    off = ports.offsets(ports.input_fields(spec))
-    xo, fo = off["x"][0], off["first"][0]
-    mask = (1 << W) - 1
-    out = []
-    for b in range(xb.shape[0]):
-        for t in range(xb.shape[1]):
-            for g in range(xb.shape[2]):
-                v = 1 << fo if t == 0 else 0
-                for j, val in enumerate(xb[b, t, g].tolist()):
-                    v |= (val & mask) << (xo + j * W)
-                out.append(v)
-    return out
+    step's P*C neurons in beats of ``lanes`` (:func:`shiftpsn.base.payload.pack_inputs`), ``first``
+    on every beat of t = 0."""
+    x = np.asarray(x, dtype=np.int64)
+    B, T = x.shape[:2]
+    first = np.tile(np.arange(T) == 0, B).astype(np.uint8)
+    return payload.pack_inputs(spec, x.reshape(B * T, *x.shape[2:]), first)
 
 
 def decode_outputs(spec: CoreSpec, outs: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
-    """(spikes (beats, L), acc (beats, L) or None) of output payload ints."""
-    L, A = spec.lanes, spec.acc_width
-    off = ports.offsets(ports.output_fields(spec))
-    spikes = np.array([[(v >> (off["spikes"][0] + j)) & 1 for j in range(L)] for v in outs], dtype=np.uint8)
-    if not spec.emit_acc:
-        return spikes.reshape(-1, L), None
-    acc = []
-    for v in outs:
-        row = []
-        for j in range(L):
-            a = (v >> (off["acc"][0] + j * A)) & ((1 << A) - 1)
-            row.append(a - (1 << A) if a >> (A - 1) else a)
-        acc.append(row)
-    return spikes.reshape(-1, L), np.array(acc, dtype=np.int64).reshape(-1, L)
+    """(spikes (beats, L), acc (beats, L) or None) of output payload ints
+    (:func:`shiftpsn.base.payload.unpack_outputs`)."""
+    width = ports.payload_width(ports.output_fields(spec))
+    got = payload.unpack_outputs(spec, payload.int_strings(outs, width))
+    return got["spikes"], got.get("acc")
 
 
 def _check_outputs(spec: CoreSpec, x: np.ndarray, outs: list[int]) -> str | None:

@@ -23,7 +23,8 @@ from shiftpsn.cli import main as shiftpsn
 from shiftpsn.golden.network import run_network
 from shiftpsn.sim.netcosim import generated_network, random_hw_network, regress_network, rtl_run_network
 from shiftpsn.sim.netfaults import NETWORK_FAULTS, fault_network, write_faulty_network
-from shiftpsn.sim.netscoreboard import NetExpected, compare_network, pack_network_inputs, unpack_stream
+from shiftpsn.base.payload import pack_network_inputs, unpack_stream
+from shiftpsn.sim.netscoreboard import NetExpected, compare_network
 from shiftpsn.sim.nettraffic import NetPlan, net_phases
 from shiftpsn.sim.traffic import Phase
 

@@ -5,7 +5,7 @@ import pytest
 
 from shiftpsn.base.ports import input_fields, output_fields, payload_width
 from shiftpsn.base.spec import uniform_spec
-from shiftpsn.sim.packing import pack_inputs, unpack_outputs
+from shiftpsn.base.payload import pack_inputs, unpack_outputs
 
 
 def _input_int(x_row, first, W):

@@ -1,4 +1,4 @@
-"""``shiftpsn prove --spec SPEC.json [--verilog CORE.v] [--depth N] [--writes N] [--against mac]
+"""``shiftpsn prove --spec SPEC.json [--verilog CORE.v] [--depth N] [--loads N] [--against mac]
 [--induction] [--output-dir DIR]``: formal proof of a core with SymbiYosys (docs/CONTRACT.md section 6).
 
 Exit 0 when every property holds to the depth, 1 with a counterexample (its waveform and beat
@@ -14,8 +14,8 @@ from .args import int_range
 
 #: Deepest BMC the command accepts (the solver's time grows fast with depth).
 MAX_DEPTH = 200
-#: Most configuration writes in the weights proof.
-MAX_WRITES = 64
+#: Most weight sets loaded in the weights proof (each load adds cfg_words + a history to its depth).
+MAX_LOADS = 4
 DEFAULT_OUTPUT = Path("out/prove")
 
 
@@ -25,14 +25,18 @@ def add_arguments(p):
                                                        "name comes from the CORE.json beside it when present")
     p.add_argument("--depth", type=int_range(1, MAX_DEPTH), default=None,
                    help="BMC depth in cycles (default: a reset, a whole history, the pipeline and a stall)")
-    p.add_argument("--writes", type=int_range(0, MAX_WRITES), default=2,
-                   help="runtime weights: solver-chosen configuration writes in the weights proof "
-                        "(default 2; 0 skips it)")
+    p.add_argument("--loads", type=int_range(0, MAX_LOADS), default=1,
+                   help="runtime weights: weight sets the solver chooses and the proof writes through the "
+                        "configuration port (register-map order, idle cycles allowed; a later set only while "
+                        "no beat is in flight), each followed by any traffic (default 1; 0 skips the weights "
+                        "proof; its time grows steeply with the core, see docs/CONTRACT.md section 6)")
     p.add_argument("--against", choices=["reference", "mac"], default="reference",
                    help="reference (default): against the formal reference model; mac: equivalence of the "
                         "shift core with the multiplier core of the same spec")
     p.add_argument("--induction", action="store_true",
-                   help="also try k-induction at the same depth and say whether it closes")
+                   help="also try k-induction of the stream proof at the same depth and say whether it "
+                        "closes (it does for the parallel core with at most one pipeline register; docs/CONTRACT.md "
+                        "section 6)")
     p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT,
                    help=f"working folder (sby jobs, counterexample.vcd / .json); default {DEFAULT_OUTPUT}")
 
@@ -53,13 +57,15 @@ def run(args):
           f"exp=[{s.exp_min},{s.exp_max}] {s.weights} {s.arith} pipeline={s.pipeline}; "
           f"{'equivalence with the mac core' if args.against == 'mac' else 'against the reference'}", flush=True)
     if args.against == "mac":
-        result = prove_equivalence(s, depth=args.depth, writes=args.writes, output_dir=args.output_dir,
+        result = prove_equivalence(s, depth=args.depth, loads=args.loads, output_dir=args.output_dir,
                                    verilog=core.verilog, top=core.top, induction=args.induction)
     else:
-        result = prove(core, depth=args.depth, writes=args.writes, output_dir=args.output_dir,
+        result = prove(core, depth=args.depth, loads=args.loads, output_dir=args.output_dir,
                        induction=args.induction)
     for d in result.detail:
-        print(f"prove: {d['mode']} proof to depth {d['depth']}: {d['status']}", flush=True)
+        note = f" ({d['note']})" if d.get("note") else ""
+        print(f"prove: {d['mode']} proof, {d['method']} at depth {d['depth']}: {d['status']}{note} "
+              f"[{d['seconds']:.1f} s]", flush=True)
     if result.status != "pass":
         raise CheckFailed(f"{core.top}: {result.kind}: {result.summary()}")
     print(f"prove: PASS {core.top} ({result.kind}): {result.summary()}")
