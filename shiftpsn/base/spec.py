@@ -26,7 +26,7 @@ REQUIRED_KEYS = ("channels", "order", "dilation", "input_width", "exp_min", "exp
 OPTIONAL_KEYS = {
     "weights": "runtime",     # "runtime" (configuration port) or "constant" (baked into logic)
     "arith": "shift",         # "shift" (barrel shifters / wiring) or "mac" (multiplier baseline)
-    "pipeline": 0,            # register stages inside the adder tree (0 = combinational tree)
+    "pipeline": 0,            # register stages of each datapath (0 = combinational; max_pipeline)
     "emit_acc": True,         # output the accumulators on the output stream
     "name": "shiftpsn_core",  # default Verilog top-level module name
     "positions": 1,           # P: neurons per channel, sharing the channel's weights (docs/CONTRACT.md 2.1)
