@@ -132,6 +132,16 @@ class StreamSink:
         if ready != self._ready_now:
             self.ready.value = self._ready_now = ready
 
+    @property
+    def in_epoch(self) -> int:
+        """Beats received so far in the current epoch (since the last reset)."""
+        n = 0
+        for e in reversed(self.epochs):
+            if e != self.epoch:
+                break
+            n += 1
+        return n
+
     async def wait_for(self, count: int, idle_timeout: int, clk) -> None:
         """Wait until ``count`` beats in total have arrived; StallTimeout if ``idle_timeout``
         cycles pass without a new beat."""

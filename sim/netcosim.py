@@ -218,6 +218,12 @@ def rtl_run_network(rtl: RTLNetwork, x, sim: str = "icarus", progress=None) -> d
                          f"(no instance s<n>_neuronstage_l{hidden[0]} with o__valid/o__ready/o__payload)")
     out = cosimulate_network(rtl, xs.reshape(B * T, -1), [T] * B, [Phase(0, B)], sim=sim, check=False,
                              waves_on_failure=False, progress=progress)
+    return network_results(out, net, B, T)
+
+
+def network_results(out: NetOutcome, net: NetworkSpec, B: int, T: int) -> dict[str, np.ndarray]:
+    """The results arrays (as :func:`rtl_run_network`) of a run of B back-to-back sequences of T steps;
+    CheckFailed when the network stalled or did not return every beat."""
     if out.verdict["stalled"]:
         raise CheckFailed(f"the network stalled: {out.verdict['stalled']}")
     last = net.layers[-1]

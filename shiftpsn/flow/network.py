@@ -268,7 +268,7 @@ def _cosim(cfg, net, x: np.ndarray, out: Path) -> dict:
 
 def _simulate(cfg, net, x: np.ndarray, verilog: Path) -> tuple[dict, dict]:
     """(results arrays, the testbench's verdict) of the Verilog on ``x``, every step back to back."""
-    from shiftpsn.sim.netcosim import cosimulate_network, file_network
+    from shiftpsn.sim.netcosim import cosimulate_network, file_network, network_results
     from shiftpsn.sim.traffic import Phase
 
     rtl = file_network(verilog, net)
@@ -277,19 +277,7 @@ def _simulate(cfg, net, x: np.ndarray, verilog: Path) -> tuple[dict, dict]:
         raise CheckFailed(f"{verilog}: not every neuron layer's output stream is visible to the testbench")
     o = cosimulate_network(rtl, x.reshape(B * T, -1), [T] * B, [Phase(0, B)], sim=cfg.sim, check=False,
                            waves_on_failure=False, progress=lambda m: print(f"[flow] cosim: {m}", flush=True))
-    if o.verdict.get("stalled"):
-        raise CheckFailed(f"the network stalled in {cfg.sim}: {o.verdict['stalled']}")
-    got, _ = o.streams["out"]
-    G = net.out_features // net.layers[-1].lanes
-    if len(got["logits"]) != B * T * G or int(got["done"].sum()) != B:
-        raise CheckFailed(f"the network returned {len(got['logits'])} output beats ({int(got['done'].sum())} "
-                          f"with done) for {B} samples x {T} steps; expected {B * T * G} ({B} with done)")
-    res = {"logits": got["logits"].reshape(B, T, net.out_features).astype(np.int64),
-           "classes": got["cls"][got["done"] == 1].astype(np.int64)}
-    for L in net.neuron_indices:
-        sp, _ = o.streams[f"spikes_{L}"]
-        res[f"spikes_{L}"] = sp["x"].reshape(B, T, net.layers[L].channels).astype(np.uint8)
-    return res, o.verdict
+    return network_results(o, net, B, T), o.verdict
 
 
 def model_cycles(net, x: np.ndarray, gold: dict, arith: str) -> float:

@@ -100,35 +100,15 @@ def shift_advantage(key: str, ratio: float) -> float:
 
 
 def _plot_ratios(synth: dict, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels, values = [], []
+    ratios = {}
     for target, r in synth.items():
         for key, label, _ in _METRICS:
             v = r["ratio"].get(key)
             if v is not None and v > 0 and key != "storage_area_share":
-                labels.append(f"{target}: {label}")
-                values.append(shift_advantage(key, v))
-    # horizontal bars: long labels never overlap; green always means "shift-add is better"
-    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.38 * max(1, len(values))))
-    rows = range(len(values))[::-1]
-    ax.barh(list(rows), values, color=["tab:green" if v >= 1 else "tab:red" for v in values])
-    for y, v in zip(rows, values):
-        ax.text(v, y, f" {v:.2f}x", va="center", fontsize=8)
-    ax.axvline(1.0, color="k", lw=0.8)
-    ax.set_yticks(list(rows), labels, fontsize=8)
-    ax.set_xlim(0, max(values + [1.0]) * 1.25)
-    ax.set_xlabel("shift-add core's advantage over the mac baseline (x)")
-    fig.suptitle("Shift-add core against the multiplier (mac) baseline\n"
-                 "> 1, green: shift-add is better (smaller, faster, less energy); < 1, red: mac is better",
-                 fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+                ratios[f"{target}: {label}"] = shift_advantage(key, v)
+    return _barh(ratios, path, "shift-add core's advantage over the mac baseline (x)",
+                 "Shift-add core against the multiplier (mac) baseline\n"
+                 "> 1, green: shift-add is better (smaller, faster, less energy); < 1, red: mac is better")
 
 
 # ----------------------------------------------------------------------------- the whole-network flow
@@ -242,6 +222,7 @@ def _barh(ratios: dict, path: Path, xlabel: str, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     labels, values = list(ratios), list(ratios.values())
+    # horizontal bars: long labels never overlap; green always means "shift-add is better"
     fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.38 * max(1, len(values))))
     rows = range(len(values))[::-1]
     ax.barh(list(rows), values, color=["tab:green" if v >= 1 else "tab:red" for v in values])
