@@ -60,13 +60,18 @@ def parse(text: str) -> dict[str, LibCell]:
     return cells
 
 
+def read_text(path: Path) -> str:
+    """The text of a liberty file; UsageError (one line) when it cannot be read."""
+    try:
+        return path.read_text(errors="replace")
+    except OSError as e:
+        raise UsageError(f"cannot read liberty file {path}: {e.strerror}") from None
+
+
 def read(path: str | Path) -> Library:
     """Read a liberty file. Raises UsageError when it cannot be read or has no cells."""
     path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as e:
-        raise UsageError(f"cannot read liberty file {path}: {e.strerror}") from None
+    text = read_text(path)
     try:
         return Library(parse(text), time_unit_ns(text))
     except UsageError as e:

@@ -24,6 +24,8 @@ import numpy as np
 
 from shiftpsn.base.errors import UsageError
 
+from . import liberty
+
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}();:,]|[^\s{}();:,"]+')
 
 
@@ -58,16 +60,20 @@ def parse_groups(text: str) -> Group:
             raise UsageError(f"liberty syntax: expected {t!r}, got {got!r} (token {pos})")
         pos += 1
 
-    def args_list():
+    def take_until(stop: str) -> list[str]:
+        """The unquoted tokens up to ``stop`` (commas dropped), consuming ``stop``."""
         nonlocal pos
-        expect("(")
         out = []
-        while toks[pos] != ")":
+        while toks[pos] != stop:
             if toks[pos] != ",":
                 out.append(_unquote(toks[pos]))
             pos += 1
         pos += 1
         return out
+
+    def args_list():
+        expect("(")
+        return take_until(")")
 
     def body(g: Group):
         nonlocal pos
@@ -76,12 +82,7 @@ def parse_groups(text: str) -> Group:
             pos += 1
             if pos < len(toks) and toks[pos] == ":":
                 pos += 1
-                vals = []
-                while toks[pos] != ";":
-                    vals.append(_unquote(toks[pos]))
-                    pos += 1
-                pos += 1
-                g.attrs[name] = " ".join(vals)
+                g.attrs[name] = " ".join(take_until(";"))
             elif pos < len(toks) and toks[pos] == "(":
                 a = args_list()
                 if pos < len(toks) and toks[pos] == "{":
@@ -282,9 +283,5 @@ def read(path: str | Path) -> PowerLibrary:
     path = Path(path).resolve()
     key = (str(path), path.stat().st_mtime if path.exists() else 0)
     if key not in _CACHE:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError as e:
-            raise UsageError(f"cannot read liberty file {path}: {e.strerror}") from None
-        _CACHE[key] = from_groups(parse_groups(text), str(path))
+        _CACHE[key] = from_groups(parse_groups(liberty.read_text(path)), str(path))
     return _CACHE[key]
