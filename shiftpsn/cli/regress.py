@@ -4,7 +4,7 @@ extreme inputs, threshold hits, input gaps and output stalls up to 0.9, a reset 
 sequence). Exit 1 naming the first mismatch as (sequence, t, c, expected, got).
 
 ``shiftpsn regress --net NET.json [--verilog NET.v]`` or ``--random-net N``: the same for a whole network
-(docs/CONTRACT.md section 5; ``shiftpsn.sim.netcosim``): every logit, every sequence's class and sums,
+(docs/CONTRACT.md section 5; the same ``shiftpsn.sim.cosim``): every logit, every sequence's class and sums,
 and every neuron layer's spikes (watched inside the hardware) against the golden network model, under
 random traffic; ``--random-net N`` draws N random networks (network i from seed ``--seed`` + i)."""
 
@@ -62,7 +62,7 @@ def run(args):
         return _run_network(args)
     if args.steps is None:
         args.steps = DEFAULT_STEPS
-    from shiftpsn.sim.cosim import file_core, generated_core, regress, scrambled_weights
+    from shiftpsn.sim.cosim import from_file, generated, regress, scrambled_weights
     from shiftpsn.sim.runner import check_simulator
 
     if args.waves is not None:
@@ -70,11 +70,11 @@ def run(args):
     spec = CoreSpec.load(args.spec) if args.spec else None
     check_simulator(args.sim)
     if args.verilog:
-        core = file_core(args.verilog, spec)
+        core = from_file(args.verilog, spec)
     else:
         spec = spec or uniform_spec()
         # other power-up weights than the ones checked: a pass proves the configuration port works
-        core = generated_core(spec, power_up=scrambled_weights(spec) if spec.weights == "runtime" else None)
+        core = generated(spec, power_up=scrambled_weights(spec) if spec.weights == "runtime" else None)
     s = core.spec
     _progress(f"{core.top}: C={s.channels} k={s.order} d={s.dilation} W={s.input_width} "
               f"exp=[{s.exp_min},{s.exp_max}] {s.weights} {s.arith}"
@@ -117,7 +117,8 @@ def _run_network(args):
 
     from shiftpsn.base.errors import UsageError
     from shiftpsn.base.network import NetworkSpec
-    from shiftpsn.sim.netcosim import file_network, generated_network, random_hw_network, regress_network
+    from shiftpsn.sim.cosim import from_file, generated, regress
+    from shiftpsn.sim.matrix import random_hw_network
     from shiftpsn.sim.runner import check_simulator
 
     if args.waves is not None:
@@ -128,20 +129,20 @@ def _run_network(args):
     check_simulator(args.sim)
     if args.net is not None:
         net = NetworkSpec.load(args.net)
-        jobs = [(None, lambda: file_network(args.verilog, net) if args.verilog else
-                 generated_network(net, progress=_progress), args.seed)]
+        jobs = [(None, lambda: from_file(args.verilog, net, kind="network") if args.verilog else
+                 generated(net, progress=_progress), args.seed)]
     else:
         jobs = []
         for i in range(args.random_net):
             seed = (args.seed + i) % (limits.MAX_SEED + 1)
-            jobs.append((i, lambda seed=seed: generated_network(random_hw_network(np.random.default_rng(seed))), seed))
+            jobs.append((i, lambda seed=seed: generated(random_hw_network(np.random.default_rng(seed))), seed))
     t0, total = time.perf_counter(), {"beats_in": 0, "beats_out": 0, "cycles": 0.0}
     outcome = rtl = None
     for i, make, seed in jobs:
         rtl = make()
-        n = rtl.net
-        shape = " -> ".join([str(n.in_features)] + [f"{layer.out_features if L % 2 == 0 else 'psn'}"
-                                                    f"/{layer.lanes}" for L, layer in enumerate(n.layers)])
+        n = rtl.design
+        shape = " -> ".join([str(n.in_features)] + [f"{layer.out_features if layer.role == 'synapse' else layer.type_name}"
+                                                    f"/{layer.lanes}" for layer in n.layers])
         where = "" if i is None else f"random network {i + 1} of {len(jobs)} (seed {seed}): "
         _progress(f"{where}{rtl.top}: inputs {n.input_width} bits, layers (outputs/lanes) {shape}, "
                   f"{len(rtl.monitors())} of {len(n.neuron_indices)} neuron layers watched; {steps} steps, "
@@ -150,8 +151,8 @@ def _run_network(args):
         chunks = [NET_CHUNK_STEPS] * full + ([rest] if rest else [])
         for c, chunk in enumerate(chunks):
             cseed = seed if c == 0 else (seed + 7919 * c) % (limits.MAX_SEED + 1)
-            outcome = regress_network(rtl, sim=args.sim, steps=chunk, seed=cseed, waves=args.waves or False,
-                                      progress=_progress)
+            outcome = regress(rtl, sim=args.sim, steps=chunk, seed=cseed, waves=args.waves or False,
+                              progress=_progress)
             m = outcome.mismatch
             if m is None and outcome.verdict["stalled"]:
                 raise CheckFailed(f"the network stalled: {outcome.verdict['stalled']}")
