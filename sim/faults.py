@@ -27,35 +27,18 @@ is made for:
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from shiftpsn.base.description import description_path
 from shiftpsn.base.network import DenseLayer, NetworkSpec, signed_width
 from shiftpsn.base.spec import CoreSpec
 
+from .fault_edits import Fault, FaultNotApplicable, in_top, named_like, replace, rewrite, stage, within
 from . import fault_edits as ed
-from .fault_edits import FaultNotApplicable
 from .kinds import kind_of
 
 __all__ = ["Fault", "FaultNotApplicable", "FAULT_TABLE", "FAULTS", "ENGINE_FAULTS", "NETWORK_FAULTS",
            "fault_spec", "engine_fault_spec", "fault_network", "write_faulty"]
-
-
-@dataclass(frozen=True)
-class Fault:
-    name: str
-    description: str
-    edit: Callable[[str], str]
-    target: str = "core"  # the design it is made for: "core", "engine" or "network"
-
-    def apply(self, verilog: str) -> str:
-        out = self.edit(verilog)
-        if out == verilog:
-            raise FaultNotApplicable(f"fault {self.name}: the edit changed nothing")
-        return out
 
 
 # ---------------------------------------------------------------------------------- the designs
@@ -95,121 +78,96 @@ def fault_network() -> NetworkSpec:
     return NetworkSpec(input_width=W, layers=(d0, p1, d2, p3, d4), name="fault_net")
 
 
-# ---------------------------------------------------------------------------------- where an edit applies
-def _span(text: str, name: str) -> tuple[int, int]:
-    """(start, end) of the module named exactly ``name`` (escaped or not)."""
-    m = re.search(rf"^module \\?{re.escape(name)}\s*\(.*?^endmodule", text, flags=re.M | re.S)
-    if not m:
-        raise FaultNotApplicable(f"no module {name!r}")
-    return m.start(), m.end()
-
-
-def _top(text: str) -> str:
-    m = re.search(r"^module (\w+)\(", text, flags=re.M)
-    if not m:
-        raise FaultNotApplicable("no top module")
-    return m.group(1)
-
-
-def _named_like(fragment: str) -> Callable[[str], str]:
-    """The first module whose name contains ``fragment`` (a core's ``lane``, ``delay_line``, ...)."""
-    def find(text: str) -> str:
-        m = re.search(rf"^module \\?(\S*{re.escape(fragment)}\S*)\s*\(", text, flags=re.M)
-        if not m:
-            raise FaultNotApplicable(f"no module named like {fragment!r}")
-        return m.group(1)
-    return find
-
-
-def _stage(kind: str, L: int | None = None, sub: str = "") -> Callable[[str], str]:
-    """The module of a network stage's instance in the top (``denseengine`` / ``neuronstage`` of layer
-    L, or the ``readout``); ``sub``: a submodule path below it, e.g. ``.core.lane0``."""
-    def find(text: str) -> str:
-        top = _top(text)
-        if kind == "readout":
-            return f"{top}.readout{sub}"
-        m = re.search(rf"^  \\({re.escape(top)}\.s\d+_{kind}_l{L}) ", text, flags=re.M)
-        if not m:
-            raise FaultNotApplicable(f"no {kind} instance for layers[{L}]")
-        return m.group(1) + sub
-    return find
-
-
-def _in(where: Callable[[str], str] | None, edit: Callable[[str], str]) -> Callable[[str], str]:
-    """``edit`` applied to one module's text (``where`` names it; None: the whole Verilog)."""
-    if where is None:
-        return edit
-
-    def apply(text: str) -> str:
-        a, b = _span(text, where(text))
-        return text[:a] + edit(text[a:b]) + text[b:]
-    return apply
-
-
-def _in_top(edit) -> Callable[[str], str]:
-    """``edit(text, top)`` applied to the top module of a network."""
-    def apply(text: str) -> str:
-        top = _top(text)
-        a, b = _span(text, top)
-        return text[:a] + edit(text[a:b], top) + text[b:]
-    return apply
-
-
 # ---------------------------------------------------------------------------------- the table
-_LANE, _LINE, _ENG = _named_like("lane"), _named_like("delay_line"), _named_like("fault_engine")
+_LANE, _LINE, _ENG = named_like("lane"), named_like("delay_line"), named_like("fault_engine")
+_REG = r"\\\$\d+ "  # a Yosys-named net or reg
 FAULT_TABLE: tuple[Fault, ...] = (
-    Fault("comparator_gt", "spike = acc > threshold instead of >=", _in(_LANE, ed.comparator_gt)),
-    Fault("tap_off_by_one", "the oldest tap reads one delay too early", _in(_LINE, ed.oldest_tap_one_delay_short)),
-    Fault("dropped_carry", "the final adder loses the carry into its top bit", _in(_LANE, ed.dropped_carry)),
-    Fault("lost_beat_under_stall", "o.valid not held while o.ready is low", ed.lost_beat_under_stall),
-    Fault("stuck_ready_high", "i.ready stuck at 1 (back-pressure ignored)", ed.stuck_ready_high),
-    Fault("duplicated_beat", "o.valid never cleared: beats repeat", ed.duplicated_beat),
-    Fault("history_kept_on_first", "the oldest tap is not cleared on first", _in(_LINE, ed.history_kept_on_first)),
-    Fault("reset_keeps_history", "rst does not clear the delay line", _in(_LINE, ed.reset_keeps_history)),
-    Fault("sign_ignored", "a negative weight on tap 0 acts positive", _in(_LANE, ed.sign_ignored)),
-    Fault("no_sign_extension", "tap 0's operand zero-extended", _in(_LANE, ed.no_sign_extension)),
-    Fault("wrong_shift_amount", "the shifter's 1-stage shifts by 2", _in(_LANE, ed.wrong_shift_amount)),
-    Fault("threshold_lsb_dropped", "bit 0 of a threshold register unwired", ed.threshold_lsb_dropped),
+    Fault("comparator_gt", "spike = acc > threshold instead of >=",
+          within(_LANE, replace(r"(assign spike = .*?) >= ", r"\1 > ", "spike comparator"))),
+    Fault("tap_off_by_one", "the oldest tap reads one delay too early", within(_LINE, ed.oldest_tap_one_delay_short)),
+    Fault("dropped_carry", "the final adder loses the carry into its top bit", within(_LANE, ed.dropped_carry)),
+    Fault("lost_beat_under_stall", "o.valid not held while o.ready is low",
+          replace(rf"({_REG}) = o__valid;", r"\1 = 1'h0;", "o.valid hold")),
+    Fault("stuck_ready_high", "i.ready stuck at 1 (back-pressure ignored)",
+          replace(r"assign i__ready = [^;]+;", "assign i__ready = 1'h1;", "i.ready", count=0)),
+    Fault("duplicated_beat", "o.valid never cleared: beats repeat",
+          replace(rf"(if \(i__ready\) begin\s+({_REG}) = )i__valid;", r"\1i__valid | o__valid;", "o.valid update")),
+    Fault("history_kept_on_first", "the oldest tap is not cleared on first", within(_LINE, ed.history_kept_on_first)),
+    Fault("reset_keeps_history", "rst does not clear the delay line",
+          within(_LINE, replace(rf"(if \(rst\) begin\s+{_REG}) = \d+'h0+;(\s+end\s+end)", r"\1 = line;\2",
+                                "delay-line reset"))),
+    Fault("sign_ignored", "a negative weight on tap 0 acts positive",
+          within(_LANE, replace(rf"assign ({_REG}) = - \$signed\(([^)]+)\);", r"assign \1 = $signed(\2);",
+                                "tap negation"))),
+    Fault("no_sign_extension", "tap 0's operand zero-extended",
+          within(_LANE, replace(rf"\? ({_REG}) : \{{ ({_REG})\[(\d+)\], \2 \}};", r"? \1 : { 1'h0, \2 };",
+                                "operand sign extension"))),
+    Fault("wrong_shift_amount", "the shifter's 1-stage shifts by 2",
+          within(_LANE, rewrite(rf"assign ({_REG}) = \{{ (term0_in), 1'h0 \}};",
+                                lambda m, t: f"assign {m[1]} = {{ {m[2]}[{ed.width(t, m[2]) - 2}:0], 2'h0 }};",
+                                "first shifter stage"))),
+    Fault("threshold_lsb_dropped", "bit 0 of a threshold register unwired",
+          rewrite(r"assign threshold\[(\d+):0\] = (\w+)\[(\d+):(\d+)\];",
+                  lambda m, t: f"assign threshold[{m[1]}:0] = {{ {m[2]}[{m[3]}:{int(m[4]) + 1}], 1'h0 }};",
+                  "threshold wiring")),
     Fault("config_write_lost", "a tap word's write enable never fires",
-          _in(_named_like("weights"), ed.config_write_lost)),
-    Fault("first_flag_dropped", "the output first flag is always 0", ed.first_flag_dropped),
+          within(named_like("weights"), replace(rf"(if \()({_REG})(\) begin\s+{_REG}\[\d+:0\] = cfg__data\[\d+:0\];)",
+                                                r"\g<1>1'h0\3", "first tap-word write"))),
+    Fault("first_flag_dropped", "the output first flag is always 0",
+          rewrite(rf"({_REG})\[(\d+)\] = i__payload\[(\d+)\];", lambda m, t: f"{m[1]}[{m[2]}] = 1'h0;",
+                  "first-flag forwarding")),
     # the engine (engine_fault_spec)
     Fault("history_wrong_address", "histories written back to the next beat's word",
-          _in(_ENG, ed.history_wrong_address), "engine"),
+          within(_ENG, replace(r"^(\s+history\d+)\[[^\]]+\] <=", r"\1[beat] <=", "history write address", count=0)),
+          "engine"),
     Fault("history_write_hazard", "history write lands a beat late: read-during-write",
-          _in(_ENG, ed.history_write_hazard), "engine"),
+          within(_ENG, ed.history_write_hazard), "engine"),
     Fault("one_history_kept_on_first", "lane 1's history taps are not cleared on first",
-          _in(_ENG, ed.lane1_history_kept_on_first), "engine"),
+          within(_ENG, replace(r"(\slane1 \([^;]*?\.empty\()[^)]*\)", r"\g<1>1'h0)", "lane 1 empty flag")), "engine"),
     Fault("lanes_swapped", "lanes 0 and 1 swapped at stage 1",
-          _in(_ENG, ed.lanes_swapped(engine_fault_spec().input_width)), "engine"),
+          within(_ENG, ed.lanes_swapped(engine_fault_spec().input_width)), "engine"),
     Fault("beat_counter_off_by_one", "the neuron-group counter wraps one beat early",
-          _in(_ENG, ed.beat_counter_off_by_one), "engine"),
+          within(_ENG, ed.beat_counter_off_by_one), "engine"),
     # networks (fault_network; layers: 0 dense bit-serial, 1 psn engine, 2 dense, 3 psn core, 4 dense; the readout)
     Fault("weight_address_wrong", "dense layers[2] reads the neighbouring input's weights",
-          _in(_stage("denseengine", 2), ed.weight_address_neighbour), "network"),
+          within(stage("denseengine", 2), replace(rf"assign ({_REG}) = weight_base \+ low;",
+                                                  r"assign \1 = weight_base + (low ^ 1'h1);", "weight address")),
+          "network"),
     Fault("weight_group_ignored", "dense layers[0] uses group 0's weights for every group",
-          _in(_stage("denseengine", 0), ed.weight_group_ignored), "network"),
+          within(stage("denseengine", 0), replace(rf"assign ({_REG}) = weight_base \+ low;", r"assign \1 = low;",
+                                                  "weight address")), "network"),
     Fault("spike_dropped_between_layers", "lane 0 of layers[1]'s spikes never reaches dense layers[2]",
-          _in_top(ed.spike_dropped_into(2)), "network"),
+          in_top(ed.spike_dropped_into(2)), "network"),
     Fault("readout_tie_wrong_way", "the argmax breaks ties towards the highest index",
-          _in(_stage("readout"), ed.tie_wrong_way), "network"),
+          within(stage("readout"), replace(r"(\$signed\([^;]*\)) > (\$signed\()", r"\1 >= \2", "argmax comparisons",
+                                           count=0)), "network"),
     Fault("bias_dropped", "a lane of dense layers[4] never adds its bias",
-          _in(_stage("denseengine", 4), ed.bias_dropped), "network"),
+          within(stage("denseengine", 4), replace(rf"assign ({_REG}) = ({_REG}) \? b_rd__data\[\d+:\d+\] : (\d+'h0+);",
+                                                  r"assign \1 = \3;", "bias term")), "network"),
     Fault("sign_plane_added", "the bit-serial layers[0] adds its sign plane",
-          _in(_stage("denseengine", 0), ed.sign_plane_added), "network"),
+          within(stage("denseengine", 0), replace(r"= neg_s1 \?", "= 1'h0 ?", "sign-plane negation", count=0)),
+          "network"),
     Fault("first_lost_in_dense", "dense layers[2] does not forward first",
-          _in(_stage("denseengine", 2), ed.first_lost_in_dense), "network"),
-    Fault("last_dropped", "neuron layers[3] loses last", _in(_stage("neuronstage", 3), ed.last_dropped), "network"),
+          within(stage("denseengine", 2), replace(rf"(if \(advance\) begin\s+{_REG} +=\s+)step_first;", r"\g<1>1'h0;",
+                                                  "first flag into stage 1")), "network"),
+    Fault("last_dropped", "neuron layers[3] loses last",
+          within(stage("neuronstage", 3), replace(r"assign o__payload\[(\d+)\] = r_data;",
+                                                  r"assign o__payload[\1] = 1'h0;", "last flag from the FIFO")),
+          "network"),
     Fault("history_kept_on_first", "engine layers[1] lane 1 keeps its history across sequences",
-          _in(_stage("neuronstage", 1, ".core"), ed.lane1_history_kept_on_first), "network"),
+          within(stage("neuronstage", 1, ".core"), replace(r"(\slane1 \([^;]*?\.empty\()[^)]*\)", r"\g<1>1'h0)",
+                                                           "lane 1 empty flag")), "network"),
     Fault("sums_not_restarted", "the readout's sum 0 is not restarted on first",
-          _in(_stage("readout"), ed.sums_not_restarted), "network"),
+          within(stage("readout"), replace(rf"assign ({_REG}) = i__payload\[\d+\] \? \d+'h0+ : (sum_g0_0);",
+                                           r"assign \1 = \2;", "sum restart")), "network"),
     Fault("lost_beat_under_stall", "the readout's o.valid is not held under back-pressure",
-          _in(_stage("readout"), ed.lost_beat_under_stall), "network"),
+          within(stage("readout"), replace(rf"({_REG}) = o__valid;", r"\1 = 1'h0;", "o.valid hold")), "network"),
     Fault("class_index_off", "the argmax records lane 1's index as lane 0's",
-          _in(_stage("readout"), ed.class_index_off), "network"),
+          within(stage("readout"), replace(rf"assign ({_REG}) = out_base \+ 1'h1;", r"assign \1 = out_base + 1'h0;",
+                                           "lane 1 index")), "network"),
     Fault("comparator_gt", "neuron 0 of layers[3] spikes on acc > threshold",
-          _in(_stage("neuronstage", 3, ".core.lane0"), ed.comparator_gt), "network"),
+          within(stage("neuronstage", 3, ".core.lane0"), replace(r"(assign spike = .*?) >= ", r"\1 > ",
+                                                                  "spike comparator")), "network"),
 )
 FAULTS = tuple(f for f in FAULT_TABLE if f.target == "core")
 ENGINE_FAULTS = tuple(f for f in FAULT_TABLE if f.target == "engine")

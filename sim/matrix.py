@@ -13,7 +13,6 @@ import itertools
 
 import numpy as np
 
-from shiftpsn.base.layers import layer_from_dict
 from shiftpsn.base.network import NetworkSpec
 from shiftpsn.base.spec import CoreSpec, max_pipeline
 from shiftpsn.base.testing import random_network, random_spec
@@ -83,10 +82,7 @@ ENGINE_FACTORS: dict[str, list] = {
     "order": [1, 3, 8],
     "dilation": [1, 3],
     "input_width": [2, 8, 12],
-    "exp": ["narrow", "wide"],
-    "weights": ["runtime", "constant"],
-    "arith": ["shift", "mac"],
-    "pipeline": ["none", "max"],
+    **{k: FACTORS[k] for k in ("exp", "weights", "arith", "pipeline")},
 }
 
 
@@ -123,12 +119,12 @@ def random_hw_network(rng: np.random.Generator, *, hidden=(1, 3), width=(1, 12),
                          weight_bits=weight_bits, order=order)
     arith = arith or ("mac" if rng.random() < 0.3 else "shift")
     layers = []
-    for L, layer in enumerate(net.layers):
-        d = dict(layer.to_dict(), lanes=int(rng.choice(_divisors(layer.out_features))))
-        if layer.role == "neuron":
-            spec = layer_from_dict(dict(d, arith=arith), f"layers[{L}]")
-            d = dict(d, arith=arith, pipeline=int(rng.integers(0, spec.max_pipeline + 1)))
-        layers.append(layer_from_dict(d, f"layers[{L}]"))
+    for layer in net.layers:
+        layer = layer.with_lanes(int(rng.choice(_divisors(layer.out_features))))
+        if layer.role == "neuron":  # a psn layer: the network's arithmetic, a random adder-tree pipeline
+            layer = layer.with_arith(arith)
+            layer = layer.replace(pipeline=int(rng.integers(0, layer.max_pipeline + 1)))
+        layers.append(layer)
     return NetworkSpec(input_width=net.input_width, layers=tuple(layers), name=name)
 
 
