@@ -85,6 +85,8 @@ class ShiftPSNCore(wiring.Component):
             members["cfg"] = In(config_signature(spec))
         super().__init__(members)
 
+    design_kind = "core"
+
     @property
     def spec(self) -> CoreSpec:
         return self._spec

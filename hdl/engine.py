@@ -112,6 +112,8 @@ class ShiftPSNEngine(wiring.Component):
             members["cfg"] = In(config_signature(spec))
         super().__init__(members)
 
+    design_kind = "engine"
+
     @property
     def spec(self) -> CoreSpec:
         return self._spec

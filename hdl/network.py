@@ -63,8 +63,8 @@ def with_arith(net: NetworkSpec, arith: str) -> NetworkSpec:
 def __getattr__(name: str):
     """The writer moved to :mod:`shiftpsn.hdl.generate` (beside the core's); its names stay importable here."""
     if name in ("generate_network", "write_network_verilog", "network_description_path", "GeneratedNetwork"):
-        from . import generate
-        return getattr(generate, name)
+        from importlib import import_module
+        return getattr(import_module("shiftpsn.hdl.generate"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -113,6 +113,12 @@ class NetworkTop(wiring.Component):
             "o": Out(stream.Signature(readout_layout(outputs=last.out_features, lanes=last.lanes,
                                                      logit_width=self.logit_width, sum_width=self.sum_width))),
         })
+
+    design_kind = "network"
+
+    @property
+    def max_steps(self) -> int:
+        return self._max_steps
 
     @property
     def net(self) -> NetworkSpec:

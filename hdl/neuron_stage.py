@@ -18,10 +18,11 @@ from .names import under
 __all__ = ["neuron_layer", "NeuronStage"]
 
 
-def neuron_layer(spec: CoreSpec) -> ShiftPSNCore | ShiftPSNEngine:
-    """The hardware of one neuron layer: the parallel core for ``lanes`` = P*C, else the engine.
-    Both take beats of ``lanes`` neurons of one time step and ``first``, and return their spikes."""
-    return ShiftPSNCore(spec=spec) if spec.parallel else ShiftPSNEngine(spec=spec)
+def neuron_layer(spec: CoreSpec, lane_module: str | None = None) -> ShiftPSNCore | ShiftPSNEngine:
+    """The hardware of one neuron layer: the parallel core for ``lanes`` = P*C (its lanes instances of
+    ``lane_module`` when given), else the engine. Both take beats of ``lanes`` neurons of one time
+    step and ``first``, and return their spikes."""
+    return ShiftPSNCore(spec=spec, lane_module=lane_module) if spec.parallel else ShiftPSNEngine(spec=spec)
 
 
 
