@@ -15,8 +15,23 @@ from shiftpsn.base.spec import CoreSpec
 from .adder_tree import PipelinedAdderTree, split_pipeline
 from .barrel_shift import barrel_shift_left
 from .layouts import tap_word_layout
+from .neuron_base import require_psn
 
-__all__ = ["NeuronDatapath"]
+__all__ = ["NeuronDatapath", "weights_and_outputs"]
+
+
+def weights_and_outputs(spec: CoreSpec, channel: int | None) -> dict:
+    """The members a neuron datapath (and a lane around one) has beside its inputs: the weight inputs
+    ``tap`` or ``weight`` and ``threshold`` (``channel=None``), and the outputs ``acc`` and ``spike``."""
+    members = {}
+    if channel is None:
+        k = spec.order
+        if spec.arith == "mac":
+            members["weight"] = In(data.ArrayLayout(signed(spec.mac_weight_width), k))
+        else:
+            members["tap"] = In(data.ArrayLayout(tap_word_layout(spec), k))
+        members["threshold"] = In(signed(spec.threshold_width))
+    return {**members, "acc": Out(signed(spec.acc_width)), "spike": Out(1)}
 
 
 class NeuronDatapath(wiring.Component):
@@ -76,8 +91,7 @@ class NeuronDatapath(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec, channel: int | None, per_beat: bool):
-        if not isinstance(spec, CoreSpec):
-            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        require_psn(self, spec)
         if channel is not None and not 0 <= channel < spec.channels:
             raise ValueError(f"channel {channel} out of range for {spec.channels} channels")
         self._spec, self._channel, self._per_beat = spec, channel, bool(per_beat)
@@ -87,15 +101,7 @@ class NeuronDatapath(wiring.Component):
         if per_beat:
             members["empty"] = In(1)
         members["advance"] = In(1)
-        if channel is None:
-            if spec.arith == "mac":
-                members["weight"] = In(data.ArrayLayout(signed(spec.mac_weight_width), k))
-            else:
-                members["tap"] = In(data.ArrayLayout(tap_word_layout(spec), k))
-            members["threshold"] = In(signed(spec.threshold_width))
-        members["acc"] = Out(signed(spec.acc_width))
-        members["spike"] = Out(1)
-        super().__init__(members)
+        super().__init__({**members, **weights_and_outputs(spec, channel)})
 
     def elaborate(self, platform):
         m = Module()
