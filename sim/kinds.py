@@ -153,7 +153,7 @@ class NetworkKind(Kind):
         return NetworkSpec.from_dict(d)
 
     def generate(self, net: NetworkSpec, *, power_up=None, top=None, progress=None) -> tuple[str, dict]:
-        from shiftpsn.hdl.network import generate_network
+        from shiftpsn.hdl.generate import generate_network
 
         gen = generate_network(net, top, progress=progress)
         return gen.verilog, gen.info
