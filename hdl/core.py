@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, signed
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 
 from shiftpsn.base.ports import output_fields, payload_width
 from shiftpsn.base.spec import CoreSpec
 
-from .config import RuntimeWeights, config_signature
+from .config import RuntimeWeights
 from .lane import ChannelLane, lane_depth
-from .layouts import input_layout, output_layout
+from .names import lane_entry, register_entry
+from .neuron_base import NeuronLayerComponent, refuse, require_psn
 
 __all__ = ["ShiftPSNCore"]
 
 
-class ShiftPSNCore(wiring.Component):
+class ShiftPSNCore(NeuronLayerComponent):
     """Channel-wise parallel spiking neuron with power-of-two weights, one time step per beat.
 
     For every channel c and time step t (docs/CONTRACT.md section 2, Eq. 17-18 of MF-PSN)::
@@ -59,34 +59,21 @@ class ShiftPSNCore(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec, lane_module: str | None = None):
-        if not isinstance(spec, CoreSpec):
-            self._MustUse__silence = True  # a core that failed to construct is not "unused"
-            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        require_psn(self, spec)
         runtime = spec.weights == "runtime"
         if lane_module is not None and not runtime:
-            self._MustUse__silence = True
-            raise ValueError("lane_module needs runtime weights (constant lanes differ per channel)")
+            refuse(self, ValueError("lane_module needs runtime weights (constant lanes differ per channel)"))
         if not spec.parallel:
-            self._MustUse__silence = True
-            raise ValueError(f"lanes = {spec.lanes} < positions * channels = {spec.neurons}: "
-                             "that is the time-multiplexed engine (shiftpsn.hdl.engine.ShiftPSNEngine)")
-        self._spec = spec
+            refuse(self, ValueError(f"lanes = {spec.lanes} < positions * channels = {spec.neurons}: "
+                                    "that is the time-multiplexed engine (shiftpsn.hdl.engine.ShiftPSNEngine)"))
         self._lane_module = lane_module
         # one lane per neuron n = p*C + c (channel fastest), with channel c's weights
         self._lane_channels = [None if runtime else spec.neuron_channel(n) for n in range(spec.neurons)]
         self._shared_lane = ChannelLane(spec=spec, channel=None) if lane_module else None
         self._lanes = None  # the ChannelLanes of the last elaboration
-        members = {
-            "i": In(stream.Signature(input_layout(spec))),
-            "o": Out(stream.Signature(output_layout(spec))),
-        }
-        if runtime:
-            members["cfg"] = In(config_signature(spec))
-        super().__init__(members)
+        super().__init__(spec)
 
-    @property
-    def spec(self) -> CoreSpec:
-        return self._spec
+    design_kind = "core"
 
     @property
     def shared_lane(self) -> ChannelLane | None:
@@ -127,6 +114,19 @@ class ShiftPSNCore(wiring.Component):
         }
         regs["total"] = sum(regs.values())
         return regs
+
+    def names(self) -> dict:
+        """The name map (:mod:`shiftpsn.hdl.names`): each lane with its delay line, the valid / first
+        flags beside the pipeline stages, and the runtime weight registers."""
+        s = self._spec
+        W = s.input_width
+        lines = [register_entry(f"lane{n}.delay_line.line", "delay_line", width=depth * W, index=n)
+                 for n, depth in enumerate(self.depths) if depth]
+        stages = [register_entry(f"{flag}_s{q}", f"stage_{flag}", width=1, index=q)
+                  for q in range(s.pipeline) for flag in ("valid", "first")]
+        own = {"memories": [], "registers": lines + stages,
+               "lanes": [lane_entry(f"lane{n}", index=n) for n in range(s.neurons)]}
+        return self._names_with_weights(own, RuntimeWeights.names_of(s) if s.weights == "runtime" else None)
 
     def elaborate(self, platform):
         m = Module()

@@ -55,7 +55,9 @@ from amaranth.lib.wiring import In, Out
 from shiftpsn.base.network import DenseLayer, signed_width
 from shiftpsn.base.spec import pack_fields
 
-__all__ = ["DenseEngine", "step_layout", "spike_shape"]
+from .names import memory_entry
+
+__all__ = ["DenseEngine", "step_layout", "spike_shape", "store_slot"]
 
 #: Element shape of a spike (0/1) input.
 spike_shape = unsigned(1)
@@ -69,6 +71,16 @@ def step_layout(shape, lanes: int) -> data.StructLayout:
     ``[j*width, (j+1)*width)``), then ``first`` (the step starts a sequence) and ``last`` (it ends one).
     Every beat of a time step carries that step's ``first`` and ``last``."""
     return data.StructLayout({"x": data.ArrayLayout(shape, lanes), "first": 1, "last": 1})
+
+
+def store_slot(m: Module, register: Signal, slot: Value, value: Value) -> None:
+    """Load ``value`` into slot ``slot`` of ``register`` (slots of ``len(value)`` bits, LSB first) on
+    the clock edge; a slot number beyond the register loads nothing."""
+    w = len(Value.cast(value))
+    with m.Switch(slot):
+        for q in range(len(register) // w):
+            with m.Case(q):
+                m.d.sync += register[q * w:(q + 1) * w].eq(value)
 
 
 def _lowest_set_bit(mask: Value, n: int) -> tuple[Value, Value]:
@@ -209,6 +221,33 @@ class DenseEngine(wiring.Component):
         I = self._layer.in_features
         return self.groups * I * self._lanes * self.weight_width + self.groups * self._lanes * self.bias_width
 
+    # ----------------------------------------------------------------- the stage interface (shiftpsn.hdl.stages)
+    kind = "dense"
+    monitored = False
+
+    @property
+    def step_cycles(self) -> tuple[int, int]:
+        return self.cycles_per_step
+
+    @property
+    def latency_bound(self) -> int:
+        """A whole step's operations, then stage 1 and the output register."""
+        return self.cycles_per_step[1] + 2
+
+    def layer_entry(self, L: int) -> dict:
+        return {"index": L, "kind": "dense", "inputs": self._layer.in_features, "outputs": self._layer.out_features,
+                "lanes": self._lanes, "in_lanes": self._in_lanes,
+                "first_layer": ("bit-serial" if self.bit_serial else "multiplier") if L == 0 else None,
+                "weight_width": self.weight_width, "bias_width": self.bias_width, "acc_width": self.acc_width,
+                "out_width": self._out_width, "rom_bits": self.rom_bits, "cycles_per_step": list(self.cycles_per_step)}
+
+    def names(self) -> dict:
+        """The name map (:mod:`shiftpsn.hdl.names`): the weight and bias ROMs."""
+        I, L = self._layer.in_features, self._lanes
+        return {"memories": [memory_entry("weights", "weights", depth=self.groups * I, width=L * self.weight_width),
+                             memory_entry("biases", "biases", depth=self.groups, width=L * self.bias_width)],
+                "registers": []}
+
     # ----------------------------------------------------------------- hardware
     def _plane_mask(self, xs, plane):
         """The inputs a pass visits: bit ``plane`` of each input (bit-serial), nonzero inputs, or spikes."""
@@ -272,10 +311,7 @@ class DenseEngine(wiring.Component):
             m.d.comb += beat_last.eq(beat == beats - 1)
             with m.If(accept):
                 m.d.sync += beat.eq(Mux(beat_last, 0, beat + 1))
-                with m.Switch(beat):
-                    for k in range(beats - 1):
-                        with m.Case(k):
-                            m.d.sync += staged[k * IL * xw:(k + 1) * IL * xw].eq(self.i.payload.x)
+                store_slot(m, staged, beat, self.i.payload.x)
             new_x = Cat(staged, self.i.payload.x)
         else:
             m.d.comb += beat_last.eq(1)
