@@ -82,11 +82,6 @@ class RTLDesign:
         return self.design
 
     @property
-    def runtime(self) -> bool:
-        """The design has a configuration port (runtime weights)."""
-        return self.desc.get("config") is not None
-
-    @property
     def streams(self) -> dict[str, dict]:
         """name -> {"valid", "ready", "payload", "fields", "instance"}: ``i`` (driven), ``o`` (sunk)
         and ``spikes_L`` for every monitor of a neuron layer L (watched inside ``instance``)."""
@@ -117,8 +112,8 @@ class RTLDesign:
         return out
 
     def config_words(self) -> list[tuple[int, int]] | None:
-        """The configuration writes that load the design's weights, None without a configuration port."""
-        return self.kind.config_words(self.design) if self.runtime else None
+        """The configuration writes that load the design's weights (a runtime core's), else None."""
+        return self.kind.config_words(self.design)
 
     def idle_timeout(self) -> int:
         """Cycles without progress before the testbench gives up: generous against the slowest step."""
