@@ -138,6 +138,7 @@ def test_pack_and_unpack_by_hand():
     # x = (-8, 7): 1000, 0111 -> 0x78; first 0
     words = pack_stream(LAYOUT, {"x": np.array([[3, -2], [-8, 7]]), "first": np.array([1, 0])})
     assert words == [0x1E3, 0x078]
+    assert pack_stream(LAYOUT, {"x": np.array([[3, -2], [-8, 7]]), "first": np.array([True, False])}) == words
     got = unpack_stream(LAYOUT, ["111100011", "x01111000"])  # the second: an unknown bit (x) in `first`
     assert got["x"].tolist() == [[3, -2], [-8, 7]] and got["first"].tolist() == [1, 0]
     assert got["unknown_first"].tolist() == [False, True] and got["unknown_x"].tolist() == [False, False]

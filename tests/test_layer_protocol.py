@@ -152,6 +152,9 @@ def small_network(**top) -> NetworkSpec:
 
 def test_network_cycles_from_the_protocol():
     net = small_network()
+    mac = net.with_arith("mac")
+    assert mac.arith == "mac" and mac.layers[1].arith == "mac" and mac.layers[0] is net.layers[0]
+    assert mac.cycles_per_step()["layers"][0] == {"layer": 0, "kind": "dense", "min": 4, "max": 8}  # one pass
     assert net.neuron_indices == (1,) and net.arith == "shift"
     # dense 0: bit-serial, G = 2, P = 4, I = 3 -> (10, 26); psn: 4 neurons / 2 lanes -> (2, 2);
     # dense 2: spikes, G = 2, I = 4 -> (2*2, 2*5) = (4, 10); readout: 2 logits / 1 lane -> (2, 2)
@@ -180,6 +183,9 @@ class SignNeuron(Layer):
     @classmethod
     def from_layer_dict(cls, d, where):
         return cls(d["n"])
+
+    def with_lanes(self, lanes):
+        return self
 
     def forward(self, x):
         return (x > 0).astype(np.uint8)

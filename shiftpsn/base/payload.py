@@ -41,12 +41,13 @@ def payload_width(layout: dict) -> int:
 
 def pack_stream(layout: dict, values: dict) -> list[int]:
     """Payload integers of N beats: ``values[name]`` is an (N, count) integer array for a vector field,
-    (N,) for a scalar one; every field of the layout must be given. A value that does not fit its field
+    (N,) for a scalar one (bools are 0 / 1); every field of the layout must be given. A value that does not fit its field
     (signed or unsigned, ``per_element`` bits) is a ValueError, never cut to fit."""
     missing = [name for name in layout if name not in values]
     if missing:
         raise ValueError(f"no values for payload field {missing[0]!r}")
     arrays = {name: np.asarray(values[name]) for name in layout}
+    arrays = {name: v.astype(np.int64) if v.dtype.kind == "b" else v for name, v in arrays.items()}  # flags
     n = len(next(iter(arrays.values()))) if arrays else 0
     word = [0] * n
     bits = np.zeros((n, payload_width(layout)), dtype=np.uint8)
