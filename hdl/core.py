@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, signed
+from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal, Signal, signed
 from amaranth.lib import wiring
 
 from shiftpsn.base.spec import CoreSpec
@@ -159,24 +159,9 @@ class ShiftPSNCore(NeuronLayerComponent):
             accs.append(acc)
             spikes.append(spike)
 
-        # valid and first travel beside the lanes' pipeline stages
+        # valid and first travel beside the lanes' pipeline stages, then the output register
         reg = RegisterRoles()
-        valid = self.i.valid
-        for j in range(s.pipeline):
-            valid_q = reg("pipeline", Signal(name=f"valid_s{j}"))
-            first_q = reg("pipeline", Signal(name=f"first_s{j}"))
-            with m.If(advance):
-                m.d.sync += [valid_q.eq(valid), first_q.eq(first)]
-            valid, first = valid_q, first_q
-
-        reg("handshake", self.o.valid)
-        reg("output", self.o.payload)
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(valid)
-            with m.If(valid):  # the payload register holds still between beats (less switching)
-                m.d.sync += [self.o.payload.spikes.eq(Cat(spikes)), self.o.payload.first.eq(first)]
-                if s.emit_acc:
-                    m.d.sync += self.o.payload.acc.eq(Cat(accs))
+        self._finish(m, reg, advance, self.i.valid, first, spikes, accs, stage="s")
         self._own = reg.count(m, ("pipeline", "output", "handshake"))
         return m
 

@@ -101,7 +101,7 @@ def sram_model(spec: CoreSpec) -> dict | None:
     each beat reads and writes one ``history_slots * input_width``-bit word of each lane's
     ``beats_per_step``-word history memory, and reads one taps word (``order * weight_tap_width``
     bits) and one threshold (``threshold_width`` bits) of a weight memory of ceil(C / lanes) rows
-    (shiftpsn.hdl.engine): four accesses per neuron-time-step. ``parts`` gives each memory's share."""
+    (shiftpsn.hdl.engine, shiftpsn.hdl.weight_store): four accesses per neuron-time-step. ``parts`` gives each memory's share."""
     if spec.parallel:
         return None
     rows = -(-spec.channels // min(spec.lanes, spec.channels))
