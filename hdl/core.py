@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, signed
+from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal, Signal, signed
 from amaranth.lib import wiring
 
-from shiftpsn.base.ports import output_fields, payload_width
 from shiftpsn.base.spec import CoreSpec
 
 from .config import RuntimeWeights
 from .lane import ChannelLane, lane_depth
 from .names import lane_entry, register_entry
 from .neuron_base import NeuronLayerComponent, refuse, require_psn
+from .registers import RegisterRoles
 
 __all__ = ["ShiftPSNCore"]
 
@@ -71,6 +71,7 @@ class ShiftPSNCore(NeuronLayerComponent):
         self._lane_channels = [None if runtime else spec.neuron_channel(n) for n in range(spec.neurons)]
         self._shared_lane = ChannelLane(spec=spec, channel=None) if lane_module else None
         self._lanes = None  # the ChannelLanes of the last elaboration
+        self._own = None  # the core's own flip-flops by role, counted when elaborated
         super().__init__(spec)
 
     design_kind = "core"
@@ -97,20 +98,20 @@ class ShiftPSNCore(NeuronLayerComponent):
 
     @property
     def registers(self) -> dict[str, int]:
-        """Flip-flops by role: delay_lines, config, pipeline (adder trees and the valid/first
-        stages), output (payload register), handshake (o.valid), total.
-
-        The adder-tree registers are counted when the lanes are elaborated (e.g. converted)."""
+        """Flip-flops by role: delay_lines, config (the bits the lanes read), pipeline (the lanes'
+        datapaths and the valid/first stages), output (payload register), handshake (o.valid), total;
+        the core's own registers as its elaboration built them (:mod:`shiftpsn.hdl.registers`), the
+        lanes' counted when they are elaborated (e.g. converted)."""
         s = self._spec
         lanes = [self._shared_lane] * s.neurons if self._shared_lane is not None else self._lanes
-        if lanes is None or any(lane.register_bits is None for lane in lanes):
+        if self._own is None or any(lane.register_bits is None for lane in lanes):
             raise RuntimeError("registers are counted during elaboration; elaborate the core first")
         regs = {
-            "delay_lines": self.storage_bits,
+            "delay_lines": sum(lane.storage_bits for lane in lanes),
             "config": RuntimeWeights.register_bits_of(s) if s.weights == "runtime" else 0,
-            "pipeline": sum(lane.register_bits for lane in lanes) + 2 * s.pipeline,
-            "output": payload_width(output_fields(s)),  # the output register holds one payload
-            "handshake": 1,
+            "pipeline": sum(lane.register_bits for lane in lanes) + self._own["pipeline"],
+            "output": self._own["output"],
+            "handshake": self._own["handshake"],
         }
         regs["total"] = sum(regs.values())
         return regs
@@ -158,20 +159,10 @@ class ShiftPSNCore(NeuronLayerComponent):
             accs.append(acc)
             spikes.append(spike)
 
-        # valid and first travel beside the lanes' pipeline stages
-        valid = self.i.valid
-        for j in range(s.pipeline):
-            valid_q, first_q = Signal(name=f"valid_s{j}"), Signal(name=f"first_s{j}")
-            with m.If(advance):
-                m.d.sync += [valid_q.eq(valid), first_q.eq(first)]
-            valid, first = valid_q, first_q
-
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(valid)
-            with m.If(valid):  # the payload register holds still between beats (less switching)
-                m.d.sync += [self.o.payload.spikes.eq(Cat(spikes)), self.o.payload.first.eq(first)]
-                if s.emit_acc:
-                    m.d.sync += self.o.payload.acc.eq(Cat(accs))
+        # valid and first travel beside the lanes' pipeline stages, then the output register
+        reg = RegisterRoles()
+        self._finish(m, reg, advance, self.i.valid, first, spikes, accs, stage="s")
+        self._own = reg.count(m, ("pipeline", "output", "handshake"))
         return m
 
     def _lane(self, m: Module, c: int, ports: dict):

@@ -129,7 +129,7 @@ class DenseEngine(wiring.Component):
             self._MustUse__silence = True  # a component that failed to construct is not "unused"
             raise exc
 
-        if not isinstance(layer, DenseLayer):
+        if getattr(layer, "type_name", None) != "dense":  # the layer protocol's dense type
             fail(TypeError(f"layer must be a DenseLayer, not {type(layer).__name__}"))
         I, O = layer.in_features, layer.out_features
         in_lanes = I if in_lanes is None else in_lanes

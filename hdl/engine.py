@@ -275,21 +275,7 @@ class ShiftPSNEngine(NeuronLayerComponent):
             spikes.append(dp.spike)
 
         # ---- valid and first beside the datapaths' stages, then the output register
-        valid, first = valid2, first2
-        for q in range(s.pipeline):
-            valid_q = reg("pipeline", Signal(name=f"valid_p{q}"))
-            first_q = reg("pipeline", Signal(name=f"first_p{q}"))
-            with m.If(advance):
-                m.d.sync += [valid_q.eq(valid), first_q.eq(first)]
-            valid, first = valid_q, first_q
-        reg("handshake", self.o.valid)
-        reg("output", self.o.payload)
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(valid)
-            with m.If(valid):
-                m.d.sync += [self.o.payload.spikes.eq(Cat(spikes)), self.o.payload.first.eq(first)]
-                if s.emit_acc:
-                    m.d.sync += self.o.payload.acc.eq(Cat(accs))
+        self._finish(m, reg, advance, valid2, first2, spikes, accs, stage="p")
 
         own = reg.count(m, ("counters", "stage1", "stage2", "config", "pipeline", "output", "handshake"))
         if mode == "fixed" and s.weights == "runtime":

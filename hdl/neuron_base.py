@@ -3,6 +3,7 @@ protocol), and for the parallel core and the engine their streams and configurat
 
 from __future__ import annotations
 
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -11,6 +12,7 @@ from shiftpsn.base.spec import CoreSpec
 from .config import config_signature
 from .layouts import input_layout, output_layout
 from .names import merge, under
+from .registers import RegisterRoles
 
 __all__ = ["refuse", "require_psn", "NeuronLayerComponent"]
 
@@ -42,6 +44,27 @@ class NeuronLayerComponent(wiring.Component):
     @property
     def spec(self) -> CoreSpec:
         return self._spec
+
+    def _finish(self, m: Module, reg: RegisterRoles, advance, valid, first, spikes: list, accs: list, *,
+                stage: str) -> None:
+        """The end of the pipeline: ``valid`` and ``first`` delayed beside the datapaths'
+        ``spec.pipeline`` register stages (``valid_<stage><q>``, ``first_<stage><q>``), then the output
+        register (loaded only with a valid beat: it holds still between beats, less switching) and
+        ``o.valid``, all moving on ``advance``."""
+        for q in range(self._spec.pipeline):
+            valid_q = reg("pipeline", Signal(name=f"valid_{stage}{q}"))
+            first_q = reg("pipeline", Signal(name=f"first_{stage}{q}"))
+            with m.If(advance):
+                m.d.sync += [valid_q.eq(valid), first_q.eq(first)]
+            valid, first = valid_q, first_q
+        reg("handshake", self.o.valid)
+        reg("output", self.o.payload)
+        with m.If(advance):
+            m.d.sync += self.o.valid.eq(valid)
+            with m.If(valid):
+                m.d.sync += [self.o.payload.spikes.eq(Cat(spikes)), self.o.payload.first.eq(first)]
+                if self._spec.emit_acc:
+                    m.d.sync += self.o.payload.acc.eq(Cat(accs))
 
     @staticmethod
     def _names_with_weights(own: dict, weights: dict | None) -> dict:
