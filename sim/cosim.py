@@ -23,6 +23,7 @@ from shiftpsn.base.paths import find_description
 from shiftpsn.base.ports import core_ports
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import check_stimulus
+from shiftpsn.base.verilog_ports import check_ports, ports_by_module, verilog_ports  # noqa: F401 (re-exported)
 
 from . import runner
 from .scoreboard import Mismatch
@@ -72,17 +73,13 @@ def file_core(verilog_path: str | Path, spec: CoreSpec | None = None) -> RTLCore
     without either the default ``uniform_spec()`` is used. The Verilog's ports are checked against
     the spec's layouts (UsageError on a mismatch)."""
     path = Path(verilog_path)
-    if not path.is_file():
-        raise UsageError(f"Verilog file not found: {path}")
-    text = read_text(path, "Verilog", limit=MAX_VERILOG_BYTES)
+    text = read_text(path, "Verilog", limit=MAX_VERILOG_BYTES)  # missing, a folder, a device: one line each
     info = _core_json(path)
     if spec is None:
         spec = CoreSpec.from_dict(info["spec"]) if info and "spec" in info else uniform_spec()
     top = (info or {}).get("top") or _verilog_top(text) or spec.name
-    ports = verilog_ports(text, top)
-    if ports is None:
-        raise UsageError(f"{path}: no module {top!r} found")
-    _check_ports(ports, spec, path)
+    want = {name: (d, w) for name, d, w in core_ports(spec)}
+    check_ports(ports_by_module(text, path), top, want, path)
     return RTLCore(text, top, spec, source=str(path))
 
 
@@ -104,30 +101,6 @@ def _verilog_top(text: str) -> str | None:
         return m.group(1)
     names = [n for n in re.findall(r"^\s*module\s+\\?(\S+?)\s*[(;#]", text, flags=re.M) if "." not in n]
     return names[0] if len(names) == 1 else None
-
-
-def verilog_ports(text: str, top: str) -> dict[str, tuple[str, int]] | None:
-    """{port: (direction, width)} of module ``top`` in Verilog-2001 text (as Yosys writes it)."""
-    m = re.search(rf"^\s*module\s+\\?{re.escape(top)}(?=\s*[(;#])(.*?)\bendmodule\b", text, flags=re.M | re.S)
-    if not m:
-        return None
-    body = m.group(1)
-    ports = {}
-    decl = re.compile(r"^\s*(input|output|inout)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?"
-                      r"(?:\[(\d+):(\d+)\]\s*)?\\?(\w+)\s*[;,)]", flags=re.M)
-    for d, msb, lsb, name in decl.findall(body):
-        ports[name] = (d, abs(int(msb) - int(lsb)) + 1 if msb else 1)
-    return ports
-
-
-def _check_ports(ports: dict, spec: CoreSpec, path: Path) -> None:
-    want = {name: (d, w) for name, d, w in core_ports(spec)}
-    for name, (d, w) in want.items():
-        if name not in ports:
-            raise UsageError(f"{path}: port {name} missing (expected {d} [{w}] for the spec)")
-        if ports[name] != (d, w):
-            raise UsageError(f"{path}: port {name} is {ports[name][0]} [{ports[name][1]}], "
-                             f"the spec needs {d} [{w}]")
 
 
 @dataclass

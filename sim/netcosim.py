@@ -92,8 +92,6 @@ def file_network(verilog_path: str | Path, net: NetworkSpec) -> RTLNetwork:
     from shiftpsn.hdl.network import network_description_path
 
     path = Path(verilog_path)
-    if not path.is_file():
-        raise UsageError(f"Verilog file not found: {path}")
     text = read_text(path, "Verilog", limit=MAX_VERILOG_BYTES)
     dpath = network_description_path(path)
     if not dpath.is_file():

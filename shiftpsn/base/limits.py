@@ -60,6 +60,8 @@ def read_bytes(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) 
         raise UsageError(f"{what} file not found: {path}") from None
     except OSError as e:
         raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{what} {path} is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{what} {path} is not a regular file")
     if st.st_size > limit:
@@ -72,6 +74,27 @@ def read_bytes(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) 
     if len(data) > limit:
         raise UsageError(f"{what} {path} has more than the limit of {limit} bytes")
     return data
+
+
+def read_head(path: str | os.PathLike, what: str, size: int) -> bytes:
+    """The first ``size`` bytes of regular file ``path`` (to tell its format); the same one-line
+    UsageError as :func:`read_bytes` for a missing file, a folder or a device."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"{what} file not found: {path}") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{what} {path} is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{what} {path} is not a regular file")
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError as e:
+        raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
 
 
 def read_text(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) -> str:

@@ -6,7 +6,8 @@ Verilog (shiftpsn.flow.network). ``--mode layer``: the one-layer flow (shiftpsn.
 from pathlib import Path
 
 from shiftpsn.base import limits
-from shiftpsn.base.paths import check_writable_dir
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.paths import check_replaceable, check_writable_dir
 from shiftpsn.flow import FlowConfig, run_flow
 from shiftpsn.flow.network import NetworkFlowConfig, run_network_flow
 
@@ -36,7 +37,8 @@ def add_arguments(p):
     p.add_argument("--targets", default=",".join(_DEFAULT.targets),
                    help="synthesis targets, comma separated (default %(default)s)")
     p.add_argument("--lanes", type=int_range(1), default=None,
-                   help=f"network mode: dense outputs and neurons computed per cycle in each layer "
+                   help=f"network mode: dense outputs and neurons computed per cycle in each layer; must "
+                        f"divide --width (the output layer takes the largest divisor of its classes) "
                         f"(default {_NET.dense_lanes}: the smallest hardware)")
     p.add_argument("--retrain", action="store_true", help="train even when a matching checkpoint exists")
 
@@ -45,6 +47,8 @@ def run(args):
     from shiftpsn.cli.synth import parse_targets
 
     targets = parse_targets(args.targets)
+    for name in ("summary.json", "summary.md"):  # a user's file of that name is never written over
+        check_replaceable(args.output_dir / name, what="flow output")
     check_writable_dir(args.output_dir)  # before any work
     base = _NET if args.mode == "network" else _DEFAULT
     common = dict(output_dir=args.output_dir, targets=targets, order=args.order, seed=args.seed,
@@ -54,5 +58,10 @@ def run(args):
         run_flow(FlowConfig(**common))
         return 0
     lanes = args.lanes or _NET.dense_lanes
+    width = common["width"]
+    if width % lanes:  # never a silent smaller number: say which ones fit
+        fits = [n for n in range(1, width + 1) if width % n == 0]
+        raise UsageError(f"--lanes {lanes} must divide the layer width {width} (lanes that fit: "
+                         f"{', '.join(map(str, fits[:12]))}{', ...' if len(fits) > 12 else ''})")
     run_network_flow(NetworkFlowConfig(**common, dense_lanes=lanes, psn_lanes=lanes))
     return 0

@@ -133,9 +133,11 @@ def _spec_of(args) -> CoreSpec:
         raise UsageError(f"--verilog {args.verilog}: give --spec SPEC.json (the spec it implements); there is "
                          f"no core description beside it to read the spec from")
     try:
-        return CoreSpec.from_dict(d["spec"])
+        spec = CoreSpec.from_dict(d["spec"])
     except UsageError as e:
         raise UsageError(f"{desc}: {e}") from None
+    args.top = args.top or d.get("top")  # the module the description names
+    return spec
 
 
 def _check_inputs_not_outputs(out: Path, inputs, targets) -> None:
