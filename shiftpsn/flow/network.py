@@ -352,6 +352,9 @@ def _synth(cfg, x: np.ndarray, cycles_per_step: float, out: Path, net=None) -> d
         for arith, job in jobs.items():
             for t, e in job.result().items():
                 res[t][arith] = e
+    failed = [f"{arith} {t}: {e['error']}" for t, r in res.items() for arith, e in r.items() if e.get("error")]
+    if failed:  # a failed tool fails the flow, and is never cached as a result
+        raise CheckFailed(f"synthesis failed ({len(failed)} run(s)): {failed[0]}")
     atomic_write(rep_path, json_text(res))
     atomic_write(key_path, json_text(key))
     return res
