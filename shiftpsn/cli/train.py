@@ -15,16 +15,18 @@ from shiftpsn.base.paths import check_replaceable, check_writable_dir, json_text
 from .args import NON_NEGATIVE_FLOAT, POSITIVE_FLOAT, add_seed, int_range
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows every default, and fills in the task and neuron names only when help is printed (the
-    neuron table imports torch: parsing the command line must not)."""
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows every default, and fills in the task and neuron names when help is printed (from modules
+    that do not import torch: neither parsing nor help may pay for it)."""
 
     def _get_help_string(self, action):
-        text = action.help if "(default" in (action.help or "") else super()._get_help_string(action)
+        text = action.help or ""
+        if ("(default" not in text and not action.required and action.default not in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
         if "{neurons}" in text:
-            from shiftpsn.golden.baselines import NEURONS
+            from shiftpsn.golden.neuron_names import NEURON_NAMES
 
-            text = text.replace("{neurons}", ", ".join(NEURONS))
+            text = text.replace("{neurons}", ", ".join(NEURON_NAMES))
         if "{tasks}" in text:
             from shiftpsn.golden.train.tasks import TASKS
 
@@ -40,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--order", type=int_range(1, limits.MAX_TRAIN_ORDER), default=4, help="neuron order k")
     p.add_argument("--dilation", default="fixed", help="fixed (d = 1) or sawtooth (Eq. 11); mulfree/cwpsn")
     p.add_argument("--quantize", action=argparse.BooleanOptionalAction, default=None,
-                   help="power-of-two weights (mulfree/cwpsn; None: mulfree yes, cwpsn no)")
+                   help="power-of-two weights (mulfree/cwpsn; default: mulfree yes, cwpsn no)")
     p.add_argument("--epochs", type=int_range(1, 100_000), default=30, help="training epochs")
     add_seed(p, 0, "training")
     p.add_argument("--width", type=int_range(1, limits.MAX_TRAIN_WIDTH), default=64,
@@ -51,9 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weight-decay", type=NON_NEGATIVE_FLOAT, default=1e-2, help="AdamW weight decay")
     p.add_argument("--batch-size", type=int_range(2, limits.MAX_TRAIN_BATCH), default=64, help="samples per batch")
     p.add_argument("--train-subset", type=int_range(2), default=None,
-                   help="use only this many training samples (at most the training set's size; None: all)")
+                   help="use only this many training samples (at most the training set's size; default: all)")
     p.add_argument("--test-subset", type=int_range(2), default=None,
-                   help="use only this many test samples (at most the test set's size; None: all)")
+                   help="use only this many test samples (at most the test set's size; default: all)")
     p.add_argument("--method", default="shift_add",
                    help="temporal convolution of mulfree/cwpsn: auto (autoselect) or a shiftpsn.golden.accel method")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
