@@ -46,8 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from shiftpsn.golden.export import export_layer
-
     if args.weights not in ("runtime", "constant"):
         raise UsageError(f"--weights must be runtime or constant, got {args.weights!r}")
     if args.network:
@@ -65,6 +63,8 @@ def run(args) -> int:
         raise UsageError(f"two outputs have the same name: {', '.join(map(str, outputs))}")
     for path in outputs:  # directories created and probed before the work
         prepare_output(path, inputs=[args.checkpoint])
+    from shiftpsn.golden.export import export_layer  # torch, once the command line is known good
+
     e = export_layer(args.checkpoint, args.layer, input_width=args.input_width, tight=args.tight,
                      name=args.name, weights=args.weights)
     e.spec.save(args.output)
