@@ -235,6 +235,18 @@ def test_heartbeat_lines_at_least_every_interval():
     assert len(lines) >= 2, out.getvalue()
 
 
+def test_heartbeat_of_in_process_work():
+    import io
+    import time
+
+    from shiftpsn.base.progress import Progress, heartbeat
+
+    out = io.StringIO()
+    with heartbeat("generate", Progress("generate", stream=out), every=0.3):
+        time.sleep(1.0)
+    assert out.getvalue().count("generate: still running") >= 2, out.getvalue()
+
+
 def test_every_command_has_force():
     for command in ("golden", "generate", "rtl-run", "synth", "train", "export", "prove", "flow"):
         proc = subprocess.run([SHIFTPSN, command, "--help"], capture_output=True, text=True, timeout=60)

@@ -91,3 +91,30 @@ def wait_with_heartbeat(proc, step: str, progress: Progress | None = None, every
         if live:
             stream.write("\r\033[K")
             stream.flush()
+
+
+class heartbeat:
+    """``with heartbeat("generate", progress):`` says every ``every`` seconds, from a background thread,
+    that in-process work (Amaranth's conversion of a large design) is still running."""
+
+    def __init__(self, step: str, progress: Progress | None = None, every: float = HEARTBEAT_S):
+        import threading
+
+        self.step, self.every = step, every
+        self.progress = progress if progress is not None else Progress("shiftpsn")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        t0 = time.monotonic()
+        while not self._stop.wait(self.every):
+            self.progress.say(f"{self.step}: still running ({time.monotonic() - t0:.0f} s)")
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
