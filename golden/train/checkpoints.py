@@ -41,8 +41,8 @@ def load_checkpoint(path: str | Path):
     # missing, a folder, a device: one line naming which; torch.save writes a zip archive, so anything
     # else (a plain pickle) is refused before torch sees it (and warns about it)
     if read_head(path, "checkpoint", 4) != b"PK\x03\x04":
-        raise UsageError(f"{path} is not a shiftpsn training checkpoint (format {FORMAT}): not a file "
-                         f"written by torch.save")
+        raise UsageError(f"cannot read checkpoint {path}: not a shiftpsn training checkpoint (format {FORMAT}, "
+                         f"a file written by torch.save)")
     try:
         with warnings.catch_warnings():  # torch's own warnings are not for this command's user
             warnings.simplefilter("ignore")
