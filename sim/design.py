@@ -20,20 +20,17 @@ from pathlib import Path
 from shiftpsn.base.description import VERSION, convert_v1, find_description, load_description
 from shiftpsn.base.errors import UsageError
 from shiftpsn.base.limits import MAX_VERILOG_BYTES, read_text
+from shiftpsn.base.verilog_ports import check_ports, ports_by_module
+from shiftpsn.base.verilog_ports import verilog_ports as base_verilog_ports
 
 from .kinds import Kind, kind_of
 
 
 # ----------------------------------------------------------------------------------- Verilog ports
 def verilog_ports(text: str, module: str) -> dict[str, tuple[str, int]] | None:
-    """{port: (direction, width)} of ``module`` in Verilog-2001 text (as Yosys writes it), None when
-    the text has no such module. The one place that reads ports from Verilog text."""
-    body = module_body(text, module)
-    if body is None:
-        return None
-    decl = re.compile(r"^\s*(input|output|inout)\s+(?:wire\s+|reg\s+)?(?:signed\s+)?"
-                      r"(?:\[(\d+):(\d+)\]\s*)?\\?(\w+)\s*[;,)]", flags=re.M)
-    return {name: (d, abs(int(msb) - int(lsb)) + 1 if msb else 1) for d, msb, lsb, name in decl.findall(body)}
+    """{port: (direction, width)} of ``module`` in Verilog text, None when the text has no such module:
+    read by Yosys (:mod:`shiftpsn.base.verilog_ports`), so ANSI and 1995-style headers read alike."""
+    return base_verilog_ports(text, module)
 
 
 def module_body(text: str, module: str) -> str | None:
@@ -163,9 +160,7 @@ def from_file(verilog_path: str | Path, design=None) -> RTLDesign:
     from .kinds import KINDS
 
     path = Path(verilog_path)
-    if not path.is_file():
-        raise UsageError(f"Verilog file not found: {path}")
-    text = read_text(path, "Verilog", limit=MAX_VERILOG_BYTES)
+    text = read_text(path, "Verilog", limit=MAX_VERILOG_BYTES)  # missing, a folder, a device: one line each
     k = KINDS["core"] if design is None else kind_of(design)
     dpath = find_description(path, k.name)
     desc = load_description(dpath) if dpath is not None else None
@@ -173,10 +168,12 @@ def from_file(verilog_path: str | Path, design=None) -> RTLDesign:
     top = desc.get("top") or verilog_top(text) or k.default_top(design)
     if not desc.get("top"):
         desc = k.describe(design, top)
-    ports = verilog_ports(text, top)
-    if ports is None:
-        raise UsageError(f"{path}: no module {top!r} found")
-    for name, d, w in k.ports(design, desc):
+    modules = ports_by_module(text, path)
+    want = {name: (d, w) for name, d, w in k.ports(design, desc)}
+    ports = modules.get(top)
+    if ports is None or not set(want) & set(ports):  # no such module, or a top that is another module
+        check_ports(modules, top, want, path)
+    for name, (d, w) in want.items():
         if ports.get(name) != (d, w):
             have = f"{ports[name][0]} [{ports[name][1]}]" if name in ports else "missing"
             raise UsageError(f"{path}: port {name} is {have}; {k.needs(dpath)} {d} [{w}]")

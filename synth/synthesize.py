@@ -86,8 +86,6 @@ def stage_verilog(spec: CoreSpec, workdir: Path, verilog: Path | None = None,
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "core.v"
     if verilog is not None:
-        if not Path(verilog).is_file():
-            raise UsageError(f"Verilog file not found: {verilog}")
         top = top or spec.name
         if not is_verilog_name(top):
             raise UsageError(f"--top {top!r} is not a Verilog module name")

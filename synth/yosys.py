@@ -16,7 +16,6 @@ from pathlib import Path
 from string import Template
 
 from shiftpsn.base.errors import UsageError
-from shiftpsn.base.tools import log_error_line
 
 from .tools import Progress, find_tool, run_tool
 
@@ -69,14 +68,8 @@ def run_script(target: str, workdir: Path, progress: Progress | None = None, ste
     script.write_text(script_text(target, **fields))
     # Yosys writes its own complete log (-l); the WebAssembly build can lose the tail of a
     # redirected stdout, so that goes to yosys.stdout and errors are looked up in yosys.log.
-    try:
-        run_tool([yosys, "-q", "-l", "yosys.log", script.name], cwd=workdir,
-                 log=workdir / "yosys.stdout", step=step or f"yosys {target}", progress=progress)
-    except UsageError:
-        log = workdir / "yosys.log"
-        if log.is_file():
-            raise UsageError(f"{step or 'yosys ' + target} failed: {log_error_line(log)} [log: {log}]") from None
-        raise
+    run_tool([yosys, "-q", "-l", "yosys.log", script.name], cwd=workdir, log=workdir / "yosys.stdout",
+             step=step or f"yosys {target}", progress=progress, error_log=workdir / "yosys.log")
     netlist = workdir / "pnr.json"
     if target in PNR_TARGETS and netlist.is_file() and (shorted := multiply_driven_bits(netlist)):
         raise UsageError(f"{step or 'yosys ' + target}: the netlist has {len(shorted)} net bits driven by two "

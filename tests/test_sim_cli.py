@@ -111,7 +111,7 @@ def test_bad_inputs_exit_2(cli, tmp_path):
     assert_usage_error(cli("rtl-run", *base, "--verilog", tmp_path / "renamed.v"), "port")
     (tmp_path / "broken.v").write_text("module shiftpsn_core(input clk); wire x = ; endmodule\n")
     assert_usage_error(cli("regress", "--verilog", tmp_path / "broken.v", "--spec", tmp_path / "spec.json"),
-                       "port")
+                       "broken.v", "syntax error")  # read by Yosys: its own error line
     assert_usage_error(cli("regress", "--steps", "0"), "--steps")
     np.save(tmp_path / "x4.npy", np.zeros((5, 4), np.int64))
     assert_usage_error(cli("rtl-run", *base[:2], "--input", tmp_path / "x4.npy", "--output", tmp_path / "r.npz"),
@@ -126,4 +126,4 @@ def test_uncompilable_verilog_is_a_usage_error(cli, tmp_path):
     path.write_text(path.read_text().replace("endmodule", "endmodule garbage(", 1))
     info = json.loads(path.with_name(path.stem + ".core.json").read_text())
     assert info["spec"]["name"] == spec.name
-    assert_usage_error(cli("regress", "--verilog", path, "--steps", "10"), "could not build")
+    assert_usage_error(cli("regress", "--verilog", path, "--steps", "10"), "cannot read it", "syntax error")

@@ -142,7 +142,7 @@ def test_cli_train_and_export(tmp_path, capsys):
     (["train", "--task", "seq-digits", "--neuron", "mulfree", "--dilation", "zigzag"], "dilation must be"),
     (["train", "--task", "seq-digits", "--neuron", "mulfree", "--epochs", "0"], "epochs must be"),
     (["train", "--task", "seq-digits", "--neuron", "mulfree", "--method", "fft"], "unknown convolution"),
-    (["export", "--checkpoint", "/nonexistent/model.pt"], "checkpoint not found"),
+    (["export", "--checkpoint", "/nonexistent/model.pt"], "checkpoint file not found"),
 ])
 def test_cli_bad_input_exits_2(tmp_path, capsys, argv, message):
     extra = ["--output-dir", str(tmp_path / "o")] if argv[0] == "train" else ["--output", str(tmp_path / "s.json")]

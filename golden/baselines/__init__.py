@@ -33,6 +33,8 @@ from torch import nn
 
 from shiftpsn.base.errors import UsageError
 
+from ..neuron_names import NEURON_NAMES
+
 from ._common import default_surrogate
 from .lif import LIF
 from .psn import PSN, MaskedPSN, SlidingPSN, band_mask, masking_progress, sliding_matrix
@@ -130,6 +132,10 @@ NEURONS: dict[str, NeuronKind] = {
     "window-lif-g1": NeuronKind(_window_lif(dilate=False, windows=1),
                                 "Window-LIF ablation: one window per layer (g = 1, no partition)"),
 }
+
+
+if tuple(NEURONS) != NEURON_NAMES:  # the light list the command line's help shows must match
+    raise ImportError(f"shiftpsn.golden.neuron_names lists {NEURON_NAMES}, NEURONS has {tuple(NEURONS)}")
 
 
 def check_neuron(name: str) -> NeuronKind:

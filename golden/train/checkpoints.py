@@ -33,11 +33,20 @@ def load_checkpoint(path: str | Path):
     from .config import TrainConfig
     from .models import SpikingMLP
 
+    import warnings
+
+    from shiftpsn.base.limits import read_head
+
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"checkpoint not found: {path}")
+    # missing, a folder, a device: one line naming which; torch.save writes a zip archive, so anything
+    # else (a plain pickle) is refused before torch sees it (and warns about it)
+    if read_head(path, "checkpoint", 4) != b"PK\x03\x04":
+        raise UsageError(f"cannot read checkpoint {path}: not a shiftpsn training checkpoint (format {FORMAT}, "
+                         f"a file written by torch.save)")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own warnings are not for this command's user
+            warnings.simplefilter("ignore")
+            blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many kinds for a corrupt file
         raise UsageError(f"cannot read checkpoint {path}: {e.__class__.__name__}") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:

@@ -31,8 +31,13 @@ MAX_STIMULUS_VALUES = 1 << 26
 MAX_SIM_BEATS = 1_000_000
 #: Most channels ``generate`` builds (generation time grows faster than C: ~30 s at C = 1024).
 MAX_CHANNELS = 4096
-#: Most bits of one channel's delay line, (k-1)*d*input_width: Amaranth's widest signal.
-MAX_DELAY_LINE_BITS = 1 << 16
+#: Most bits of one neuron's history, (k-1)*d*input_width: Amaranth's widest signal (the parallel
+#: core's delay line, the engine's history word of a lane).
+MAX_DELAY_LINE_BITS = (1 << 16) - 1
+#: Most neurons positions*channels of one core or layer (the engine's memories and counters), and most
+#: lanes (parallel datapaths, each as big as a channel of the parallel core).
+MAX_NEURONS = 1 << 16
+MAX_LANES = MAX_CHANNELS
 #: Most delay-line bits of a whole core, C*(k-1)*d*input_width (4 Mbit).
 MAX_STORAGE_BITS = 1 << 22
 #: Largest seed (numpy, torch and nextpnr all take 32-bit seeds).
@@ -60,6 +65,8 @@ def read_bytes(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) 
         raise UsageError(f"{what} file not found: {path}") from None
     except OSError as e:
         raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{what} {path} is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{what} {path} is not a regular file")
     if st.st_size > limit:
@@ -72,6 +79,27 @@ def read_bytes(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) 
     if len(data) > limit:
         raise UsageError(f"{what} {path} has more than the limit of {limit} bytes")
     return data
+
+
+def read_head(path: str | os.PathLike, what: str, size: int) -> bytes:
+    """The first ``size`` bytes of regular file ``path`` (to tell its format); the same one-line
+    UsageError as :func:`read_bytes` for a missing file, a folder or a device."""
+    path = Path(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"{what} file not found: {path}") from None
+    except OSError as e:
+        raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{what} {path} is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{what} {path} is not a regular file")
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError as e:
+        raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
 
 
 def read_text(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) -> str:
@@ -202,11 +230,23 @@ def check_at_most(value: int, limit: int, what: str) -> None:
         raise UsageError(f"{what} = {value} exceeds the limit of {limit}")
 
 
+def check_neuron_history(spec) -> None:
+    """SpecError (one line) when one neuron's history (k-1)*d*input_width is wider than the hardware's
+    widest signal: part of every core spec's and network neuron layer's validation."""
+    from .errors import SpecError
+
+    bits = spec.delay_depth * spec.input_width
+    if bits > MAX_DELAY_LINE_BITS:
+        raise SpecError(f"spec: delay-line storage of one neuron (k-1)*d*input_width = {bits} bits exceeds the "
+                        f"limit of {MAX_DELAY_LINE_BITS} bits (the widest hardware signal)")
+
+
 def check_generate(spec) -> None:
     """Refuse (exit 2, naming the limit and the value) a core too big to generate in reasonable
-    time and memory: channels, one channel's delay line and the whole core's delay-line bits."""
+    time and memory: channels, neurons positions*channels, lanes and the whole core's delay-line bits
+    (one neuron's history is part of the spec's validation, :func:`check_neuron_history`)."""
     check_at_most(spec.channels, MAX_CHANNELS, "channels")
-    if getattr(spec, "parallel", True):  # one shift register per channel (the engine uses block RAM)
-        check_at_most(spec.delay_depth * spec.input_width, MAX_DELAY_LINE_BITS,
-                      "delay-line storage of one channel (k-1)*d*input_width in bits")
+    check_at_most(spec.neurons, MAX_NEURONS, "neurons positions*channels")
+    check_at_most(spec.lanes, MAX_LANES, "lanes")
+    check_neuron_history(spec)
     check_at_most(spec.storage_bits, MAX_STORAGE_BITS, "delay-line storage C*(k-1)*d*input_width in bits")

@@ -19,10 +19,36 @@ def ensure_parent(path: str | Path) -> Path:
         if parent.exists() and not parent.is_dir():
             raise UsageError(f"cannot write {path}: {parent} is not a directory")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _mkdirs(path.parent)
     except OSError as e:
         raise UsageError(f"cannot create output directory {path.parent}: {e.strerror}") from None
     return path
+
+
+#: Folders this process created for outputs, in creation order (removed again when they are still
+#: empty after a failed command: :func:`remove_created_empty_dirs`).
+_CREATED: list[Path] = []
+
+
+def _mkdirs(directory: Path) -> None:
+    """``mkdir -p``, remembering each folder it creates."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
+    _CREATED.extend(reversed(missing))
+
+
+def forget_created_dirs() -> None:
+    """A command succeeded: the folders it created stay (even empty ones it was asked for)."""
+    _CREATED.clear()
+
+
+def remove_created_empty_dirs() -> None:
+    """Remove the output folders this process created that are still empty, deepest first (a failed
+    command leaves no empty folder behind)."""
+    while _CREATED:
+        d = _CREATED.pop()
+        with contextlib.suppress(OSError):
+            d.rmdir()  # only an empty folder goes
 
 
 # ----------------------------------------------------------------------------- writing outputs
@@ -61,6 +87,7 @@ def atomic_write(path: str | Path, data) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    record_output(path)
     return path
 
 
@@ -81,7 +108,7 @@ def check_writable_dir(directory: str | Path) -> Path:
         if parent.exists() and not parent.is_dir():
             raise UsageError(f"cannot write into {directory}: {parent} is not a directory")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        _mkdirs(directory)
         fd, probe = tempfile.mkstemp(prefix=".shiftpsn-probe-", dir=directory)
         os.close(fd)
         os.unlink(probe)
@@ -92,17 +119,72 @@ def check_writable_dir(directory: str | Path) -> Path:
 
 def prepare_output(path: str | Path, inputs=(), what: str = "output") -> Path:
     """Check before any work that output file ``path`` can be written: its directory is created and
-    probed, it is not a directory, and it is none of the command's ``inputs`` (UsageError naming both
-    paths otherwise)."""
+    probed, it is not a directory, it is none of the command's ``inputs`` (UsageError naming both
+    paths otherwise), and it may be replaced (:func:`check_replaceable`)."""
     path = Path(path)
     if path.is_dir():
         raise UsageError(f"{what} {path} is a directory; give a file name")
     check_not_input(path, inputs, what)
+    check_replaceable(path, what=what)
     for parent in (path.parent, *path.parent.parents):
         if parent.exists() and not parent.is_dir():
             raise UsageError(f"cannot write {path}: {parent} is not a directory")
     check_writable_dir(path.parent)
     return path
+
+
+# ----------------------------------------------------------------------------- the overwrite policy
+#: ``--force`` of the running command (set once by the command line): replace users' files too.
+_FORCE = False
+
+
+def allow_replacing(force: bool) -> None:
+    """The command line's ``--force``: when True, :func:`check_replaceable` lets every file be replaced."""
+    global _FORCE
+    _FORCE = bool(force)
+
+
+def check_replaceable(path: str | Path, *, force: bool | None = None, what: str = "output") -> None:
+    """The overwrite policy, the one place it is decided (docs/CONTRACT.md section 3): an existing file
+    may be replaced only when shiftpsn wrote it and nobody changed it since (it is listed with its
+    current SHA-256 in the folder's ledger, :mod:`shiftpsn.base.ledger`, or it is a JSON object whose
+    ``format`` names shiftpsn), or with ``--force``. Anything else (a hand-written Verilog file, a
+    user's npz, report or checkpoint) is a UsageError naming the file. Devices and FIFOs (/dev/null)
+    are written into, never replaced; a directory is never replaced. ``force`` None: the command's."""
+    from . import ledger
+
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a directory; give a file name")
+    if not path.is_file() or (_FORCE if force is None else force):
+        return
+    if ledger.written_by_shiftpsn(path) or _json_format_of_shiftpsn(path):
+        return
+    raise UsageError(f"{what} {path} exists and was not written by shiftpsn (or was changed since); "
+                     f"give another name, remove it, or add --force to replace it")
+
+
+def _json_format_of_shiftpsn(path: Path) -> bool:
+    """A JSON file whose top-level ``format`` names shiftpsn (an autoselect cache, a counterexample)."""
+    if path.suffix != ".json":
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 20)
+        d = json.loads(head)
+    except (OSError, ValueError):
+        return False
+    return isinstance(d, dict) and str(d.get("format", "")).startswith("shiftpsn")
+
+
+def record_output(path: str | Path) -> None:
+    """List ``path`` in its folder's ledger as written by shiftpsn (every output goes through here,
+    by :func:`atomic_write`; a tool's file that a command publishes as its output too)."""
+    from . import ledger
+
+    ledger.record(path)
 
 
 def check_not_input(path: str | Path, inputs=(), what: str = "output") -> None:

@@ -137,6 +137,9 @@ class CoreSpec(PsnLayer, RegisterMap):
             raise SpecError(
                 f"spec: accumulator width {self.acc_width} (input_width + exp_max - exp_min + "
                 f"ceil(log2(order)) + 1) exceeds the supported {MAX_ACC_WIDTH} bits")
+        from .limits import check_neuron_history
+
+        check_neuron_history(self)  # cores and network layers alike: the widest signal hardware has
         C, k = self.channels, self.order
         _check_matrix("shift", self.shift, C, k)
         _check_matrix("sign", self.sign, C, k)

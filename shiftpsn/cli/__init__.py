@@ -17,7 +17,8 @@ import sys
 
 from shiftpsn import __version__
 from shiftpsn.base.errors import CheckFailed, UsageError
-from shiftpsn.base.paths import ensure_tool_caches
+from shiftpsn.base.paths import (allow_replacing, ensure_tool_caches, forget_created_dirs,
+                                 remove_created_empty_dirs)
 
 #: subcommand -> (module, one-line help)
 COMMANDS = {
@@ -77,12 +78,25 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(module_name)
     parser = _Parser(prog=f"shiftpsn {name}", description=help_text)
     module.add_arguments(parser)
+    parser.add_argument("--force", action="store_true",
+                        help="replace existing output files that shiftpsn did not write (docs/CONTRACT.md section 3)")
     try:
         args = parser.parse_args(argv[1:])
     except SystemExit as e:  # a bad option (one line already written) or --help
         return e.code if isinstance(e.code, int) else 2
     # a read-only HOME must not stop the WebAssembly tools (their caches move to a temp folder)
     ensure_tool_caches()
+    allow_replacing(args.force)
+    forget_created_dirs()
+    rc = _run(name, module, args)
+    if rc != 0:
+        remove_created_empty_dirs()  # a failed run leaves no empty output folder behind
+    forget_created_dirs()
+    return rc
+
+
+def _run(name: str, module, args) -> int:
+    """``module.run(args)`` with every error turned into its exit code and one line."""
     try:
         rc = module.run(args)
     except UsageError as e:

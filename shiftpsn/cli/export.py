@@ -46,8 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from shiftpsn.golden.export import export_layer
-
     if args.weights not in ("runtime", "constant"):
         raise UsageError(f"--weights must be runtime or constant, got {args.weights!r}")
     if args.network:
@@ -58,13 +56,15 @@ def run(args) -> int:
     args.input_width = 8 if args.input_width is None else args.input_width
     args.name = args.name or "shiftpsn_core"
     meta_path = args.metadata or args.output.with_suffix(".export.json")
-    stim = _with_suffix(args.stimulus, ".npy")  # np.save's naming
-    ref = _with_suffix(args.reference, ".npz")
+    stim = _with_suffix(args.stimulus, ".npy", "stimulus")
+    ref = _with_suffix(args.reference, ".npz", "reference")
     outputs = [p for p in (args.output, meta_path, stim, ref) if p is not None]
     if len({p.resolve() for p in outputs}) < len(outputs):
         raise UsageError(f"two outputs have the same name: {', '.join(map(str, outputs))}")
     for path in outputs:  # directories created and probed before the work
         prepare_output(path, inputs=[args.checkpoint])
+    from shiftpsn.golden.export import export_layer  # torch, once the command line is known good
+
     e = export_layer(args.checkpoint, args.layer, input_width=args.input_width, tight=args.tight,
                      name=args.name, weights=args.weights)
     e.spec.save(args.output)
@@ -92,8 +92,8 @@ def _run_network(args) -> int:
     if not args.tight:
         raise UsageError("--no-tight applies to one layer, not to --network")
     meta_path = args.metadata or args.output.with_suffix(".export.json")
-    stim = _with_suffix(args.stimulus, ".npy")
-    labels = _with_suffix(args.labels, ".npy")
+    stim = _with_suffix(args.stimulus, ".npy", "stimulus")
+    labels = _with_suffix(args.labels, ".npy", "labels")
     outputs = [p for p in (args.output, meta_path, stim, labels) if p is not None]
     if len({p.resolve() for p in outputs}) < len(outputs):
         raise UsageError(f"two outputs have the same name: {', '.join(map(str, outputs))}")
@@ -116,7 +116,9 @@ def _run_network(args) -> int:
     return 0
 
 
-def _with_suffix(path: Path | None, suffix: str) -> Path | None:
+def _with_suffix(path: Path | None, suffix: str, option: str) -> Path | None:
+    """``path`` as given: it must end in ``suffix`` (the file is written under exactly the name the
+    user gave, never a name with a suffix added)."""
     if path is None or path.name.endswith(suffix):
         return path
-    return path.with_name(path.name + suffix)
+    raise UsageError(f"--{option} {path}: the file is written as {suffix}; give a name ending in {suffix}")

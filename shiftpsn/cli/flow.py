@@ -7,7 +7,8 @@ shiftpsn.flow; the defaults live in shiftpsn.flow.config."""
 from pathlib import Path
 
 from shiftpsn.base import limits
-from shiftpsn.base.paths import check_writable_dir
+from shiftpsn.base.errors import UsageError
+from shiftpsn.base.paths import check_replaceable, check_writable_dir
 from shiftpsn.flow import FlowConfig, run_flow
 from shiftpsn.flow.config import default
 
@@ -38,7 +39,8 @@ def add_arguments(p):
     p.add_argument("--targets", default=",".join(_NET.targets),
                    help="synthesis targets, comma separated (default %(default)s)")
     p.add_argument("--lanes", type=int_range(1), default=None,
-                   help=f"network mode: dense outputs and neurons computed per cycle in each layer "
+                   help=f"network mode: dense outputs and neurons computed per cycle in each layer; must "
+                        f"divide --width (the output layer takes the largest divisor of its classes) "
                         f"(default {_NET.dense_lanes}: the smallest hardware)")
     p.add_argument("--retrain", action="store_true", help="train even when a matching checkpoint exists")
 
@@ -47,9 +49,16 @@ def run(args):
     from shiftpsn.cli.synth import parse_targets
 
     targets = parse_targets(args.targets)
+    for name in ("summary.json", "summary.md"):  # a user's file of that name is never written over
+        check_replaceable(args.output_dir / name, what="flow output")
     check_writable_dir(args.output_dir)  # before any work
     lanes = {} if args.lanes is None else {"dense_lanes": args.lanes, "psn_lanes": args.lanes}
-    run_flow(FlowConfig(mode=args.mode, output_dir=args.output_dir, targets=targets, order=args.order,
-                        seed=args.seed, epochs=args.epochs, width=args.width, sim=args.sim,
-                        test_subset=args.test_subset, retrain=args.retrain, **lanes))
+    cfg = FlowConfig(mode=args.mode, output_dir=args.output_dir, targets=targets, order=args.order,
+                     seed=args.seed, epochs=args.epochs, width=args.width, sim=args.sim,
+                     test_subset=args.test_subset, retrain=args.retrain, **lanes)
+    if cfg.mode == "network" and cfg.width % cfg.dense_lanes:  # never a silent smaller number
+        fits = [n for n in range(1, cfg.width + 1) if cfg.width % n == 0]
+        raise UsageError(f"--lanes {cfg.dense_lanes} must divide the layer width {cfg.width} (lanes that fit: "
+                         f"{', '.join(map(str, fits[:12]))}{', ...' if len(fits) > 12 else ''})")
+    run_flow(cfg)
     return 0

@@ -4,9 +4,11 @@ NET.network.json (the design description, docs/CONTRACT.md section 3)."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 from shiftpsn.base.description import description_path
+from shiftpsn.base.progress import Progress, heartbeat
 from shiftpsn.base.spec import CoreSpec
 
 from .args import add_spec_or_net
@@ -42,7 +44,8 @@ def run(args) -> int:
     def progress(msg: str) -> None:
         print(f"generate [{time.perf_counter() - t0:5.1f}s] {msg}", flush=True)
 
-    info = write_verilog(spec, args.output, top=args.top, inputs=[args.spec], progress=progress)
+    with heartbeat("generate", Progress("generate", stream=sys.stdout)):  # a line a minute on a large core
+        info = write_verilog(spec, args.output, top=args.top, inputs=[args.spec], progress=progress)
     print(f"wrote {args.output} and {description_path(args.output)} (top {info['top']}, latency "
           f"{info['latency']}, {info['registers']['total']} flip-flops) in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -64,7 +67,8 @@ def _run_network(args) -> int:
     def progress(msg: str) -> None:
         print(f"generate [{time.perf_counter() - t0:5.1f}s] {msg}", flush=True)
 
-    info = write_network_verilog(net, args.output, top=args.top, inputs=[args.net], progress=progress)
+    with heartbeat("generate", Progress("generate", stream=sys.stdout)):  # a line a minute on a large design
+        info = write_network_verilog(net, args.output, top=args.top, inputs=[args.net], progress=progress)
     cps = info["cycles_per_step"]
     print(f"wrote {args.output} and {description_path(args.output, 'network')} (top {info['top']}, arith "
           f"{info['arith']}, {cps['min']}..{cps['max']} cycles per time step) in {time.perf_counter() - t0:.1f} s")

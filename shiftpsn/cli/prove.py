@@ -38,18 +38,19 @@ def add_arguments(p):
                         "closes (it does for the parallel core with at most one pipeline register; docs/CONTRACT.md "
                         "section 6)")
     p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT,
-                   help=f"working folder (sby jobs, counterexample.vcd / .json); default {DEFAULT_OUTPUT}")
+                   help=f"output folder: counterexample.vcd / .json, and the sby jobs in DIR/sby/; default {DEFAULT_OUTPUT}")
 
 
 def run(args):
     from shiftpsn.sim.cosim import from_file, generated
-    from shiftpsn.sim.formal import check_tools, prove, prove_equivalence
+    from shiftpsn.sim.formal import check_output_dir, check_tools, prove, prove_equivalence
 
     spec = CoreSpec.load(args.spec)
     if args.against == "mac" and spec.arith != "shift":
         raise UsageError("--against mac proves a shift core; the spec says arith = mac")
     check_tools()  # a missing tool is exit 2 before any work
     check_not_input(args.output_dir, [args.spec, args.verilog], "--output-dir")
+    check_output_dir(args.output_dir, [args.spec, args.verilog])  # no input, no user's file replaced
     check_writable_dir(args.output_dir)
     core = from_file(args.verilog, spec) if args.verilog else generated(spec)
     s = core.spec

@@ -8,6 +8,7 @@ same for a whole network (docs/CONTRACT.md section 5): ``logits``, ``classes`` a
 
 from shiftpsn.base import limits
 from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.errors import UsageError
 from shiftpsn.base.stimulus import check_results_path, load_stimulus, save_results
 
 from .args import add_sim, add_spec_or_net, add_stimulus_io
@@ -57,9 +58,22 @@ def _run_network(args):
     B, T = x.shape[:2]
     limits.check_at_most(B * T, limits.MAX_SIM_BEATS, "time steps to simulate B*T")
     check_simulator(args.sim)
+    if not args.verilog:  # the generated readout counts DEFAULT_MAX_STEPS steps: refused before building
+        from shiftpsn.hdl.network import DEFAULT_MAX_STEPS
+
+        _check_max_steps(T, DEFAULT_MAX_STEPS, "the generated network")
     rtl = from_file(args.verilog, net) if args.verilog else generated(net, progress=_progress)
+    _check_max_steps(T, rtl.desc.get("max_steps"), f"{rtl.top} (max_steps of its description)")
     _progress(f"{B} sequence(s) x {T} steps through {len(net.layers)} layers on {args.sim} ({rtl.top})")
     r = rtl_run(rtl, x, sim=args.sim, progress=_progress)
     save_network_results(out, r["logits"], r["classes"],
                          {L: r[f"spikes_{L}"] for L in net.neuron_indices})
     print(f"rtl-run: {B * T} time steps through {rtl.top} on {args.sim} -> {out}")
+
+
+def _check_max_steps(steps: int, max_steps, what: str) -> None:
+    """UsageError when sequences are longer than the hardware's class sums count (a longer one would
+    give a wrong class without a word)."""
+    if isinstance(max_steps, int) and steps > max_steps:
+        raise UsageError(f"--input has sequences of T = {steps} time steps; {what} sums the logits of at most "
+                         f"{max_steps} steps per sequence")

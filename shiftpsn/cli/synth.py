@@ -22,7 +22,7 @@ import numpy as np
 
 from shiftpsn.base import limits
 from shiftpsn.base.errors import CheckFailed, UsageError
-from shiftpsn.base.paths import check_writable_dir
+from shiftpsn.base.paths import check_replaceable, check_writable_dir
 from shiftpsn.base.progress import Progress
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import load_stimulus, random_stimulus
@@ -43,7 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="synthesize a whole network instead of a core (targets ice40, ecp5, asic)")
     p.add_argument("--target", required=True, metavar="TARGET[,TARGET...]",
                    help=f"one of {', '.join(TARGETS)}, a comma list of them, or all")
-    p.add_argument("--output-dir", required=True, type=Path)
+    p.add_argument("--output-dir", required=True, type=Path, metavar="DIR",
+                   help="where report.json and report.md go (DIR/<target>/ with several targets), with every "
+                        "tool's script and log under DIR/core/ (DIR/baseline/); created if missing")
     p.add_argument("--liberty", type=Path, help="liberty for the standard-cell flow (default: OSU 0.18 um, "
                    "qflow-tech-osu018)")
     p.add_argument("--baseline", choices=["mac"], help="also synthesize the multiplier variant and report ratios")
@@ -57,9 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_seed(p, 0, "random stimulus and nextpnr")
     p.add_argument("--no-switching", action="store_true",
                    help="skip the gate-level simulation of the asic netlist (energy_pj_per_step_switching = null)")
-    p.add_argument("--no-activity", action="store_true",
-                   help="skip the standard-cell power run (energy_pj_per_step_activity = null) unless "
-                        "the target is asic")
+    p.add_argument("--activity", action=argparse.BooleanOptionalAction, default=None,
+                   help="run the standard-cell flow and OpenSTA for the activity energy "
+                        "(energy_pj_per_step_activity; default: only when the targets include asic, "
+                        "--no-activity skips it unless the target is asic)")
     p.add_argument("--verilog", type=Path, help="synthesize this Verilog instead of generating the core")
     p.add_argument("--top", help="top module name (default: the spec's name)")
     p.add_argument("--sweep", action="append", metavar="PARAM=V1,V2,...",
@@ -72,16 +75,21 @@ def run(args: argparse.Namespace) -> int:
         from .synth_net import run_network
 
         return run_network(args, parse_targets(args.target))
-    spec = uniform_spec() if args.spec is None else CoreSpec.load(args.spec)
+    spec = _spec_of(args)
     if args.baseline == "mac" and spec.arith == "mac":
         raise UsageError("--baseline mac: the spec is already the mac variant (arith = \"mac\")")
     if args.verilog is not None and (args.sweep or args.baseline):
         raise UsageError("--verilog synthesizes one given file: it cannot be combined with --sweep or --baseline")
     targets = parse_targets(args.target)
+    # the standard-cell flow is work for asic, or for an FPGA target only when asked (--activity)
+    args.no_activity = not (args.activity if args.activity is not None else "asic" in targets)
     lib = check_liberty(args.liberty)
     check_synth_tools(targets, activity=not args.no_activity)
     out = args.output_dir
     _check_inputs_not_outputs(out, [args.spec, args.stimulus, args.verilog, args.liberty], targets)
+    for d in ([out] if len(targets) == 1 or args.sweep else [out / t for t in targets]):
+        for name in (("sweep.csv",) if args.sweep else ("report.json", "report.md")):
+            check_replaceable(d / name, what="report")  # a user's report is never written over
     check_writable_dir(out)  # created and probed before any tool runs
     progress = Progress("synth", quiet=args.quiet)
     stim_file = None if args.stimulus is None else load_stimulus(args.stimulus, spec)[0]
@@ -107,6 +115,29 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         raise CheckFailed(f"{len(failed)} synthesis run(s) failed (reports written, figures null): {failed[0]}")
     return 0
+
+
+def _spec_of(args) -> CoreSpec:
+    """The spec to synthesize: --spec; with --verilog and no --spec the one its CORE.json records
+    (never an assumed default for a foreign file); else the README's uniform_spec()."""
+    if args.spec is not None:
+        return CoreSpec.load(args.spec)
+    if args.verilog is None:
+        return uniform_spec()
+    from shiftpsn.base.limits import load_json
+    from shiftpsn.base.paths import find_description
+
+    desc = find_description(args.verilog)
+    d = load_json(desc, "core description") if desc is not None else None
+    if not isinstance(d, dict) or not isinstance(d.get("spec"), dict):
+        raise UsageError(f"--verilog {args.verilog}: give --spec SPEC.json (the spec it implements); there is "
+                         f"no core description beside it to read the spec from")
+    try:
+        spec = CoreSpec.from_dict(d["spec"])
+    except UsageError as e:
+        raise UsageError(f"{desc}: {e}") from None
+    args.top = args.top or d.get("top")  # the module the description names
+    return spec
 
 
 def _check_inputs_not_outputs(out: Path, inputs, targets) -> None:

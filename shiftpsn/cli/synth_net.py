@@ -19,7 +19,7 @@ gate-level simulation takes the first whole sequences of at most :data:`SWITCHIN
 from __future__ import annotations
 
 from shiftpsn.base.errors import CheckFailed, UsageError
-from shiftpsn.base.paths import atomic_write, check_writable_dir, json_text
+from shiftpsn.base.paths import atomic_write, check_replaceable, check_writable_dir, json_text
 from shiftpsn.base.progress import Progress
 from shiftpsn.base.tools import check_liberty
 
@@ -52,6 +52,11 @@ def run_network(args, targets: tuple) -> int:
     lib = check_liberty(args.liberty) if "asic" in targets else None
     check_synth_tools(targets, activity=False)
     out = args.output_dir
+    for d in ([out] if len(targets) == 1 else [out / t for t in targets]):
+        for name in ("report.json", "report.md"):
+            check_replaceable(d / name, what="report")  # a user's report is never written over
+    for name in ["shift"] + (["mac"] if args.baseline else []):  # the variants' folders below
+        check_replaceable(out / name / "net.v", what="network Verilog")
     check_writable_dir(out)
     progress = Progress("synth", quiet=args.quiet)
     x, x_desc = _stimulus(args, net) if "asic" in targets and not args.no_switching else (None, "")
