@@ -11,7 +11,7 @@ amaranth or cocotb): a task is a module-level function that a worker imports by 
 
 from .cluster import CLUSTER_ENV, ExecutorOptions, VersionMismatch, add_arguments, from_args, identity
 from .run import Outcome, Task, run_tasks
-from .store import TaskStore, array_digest, file_digest
+from .store import TASKS_DIR, TaskStore, array_digest, file_digest
 
 __all__ = ["CLUSTER_ENV", "ExecutorOptions", "VersionMismatch", "add_arguments", "from_args", "identity",
-           "Outcome", "Task", "run_tasks", "TaskStore", "array_digest", "file_digest"]
+           "Outcome", "Task", "run_tasks", "TASKS_DIR", "TaskStore", "array_digest", "file_digest"]
