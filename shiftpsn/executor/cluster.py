@@ -56,7 +56,8 @@ class ExecutorOptions:
             raise UsageError("--cluster: empty scheduler address")
 
     def describe(self) -> str:
-        return f"Dask scheduler {self.cluster}" if self.cluster else f"{self.local_workers()} local workers"
+        n = self.local_workers()
+        return f"Dask scheduler {self.cluster}" if self.cluster else f"{n} local worker{'s' if n != 1 else ''}"
 
     def local_workers(self) -> int:
         return self.jobs or len(os.sched_getaffinity(0))
@@ -131,7 +132,8 @@ def connect(options: ExecutorOptions, say=None):
                                  f"({_one_line(e)})") from None
         else:
             cluster = LocalCluster(n_workers=options.local_workers(), threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address="127.0.0.1:0", memory_limit=0)
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0", memory_limit=0,
+                                   preload=["shiftpsn.executor.local_worker"])
             client = Client(cluster, set_as_default=False)
         try:
             _check_workers(client, options)

@@ -65,12 +65,14 @@ class Task:
 @dataclass
 class Outcome:
     """What a sweep did: ``results`` per task (None where it failed), counts of reused and computed
-    tasks (tasks with equal inputs count once), and the failures as (task, message)."""
+    tasks (tasks with equal inputs count once), the failures as (task, message), and the workers
+    connected when the computing began (0 when everything was reused)."""
 
     results: list
     reused: int = 0
     computed: int = 0
     failed: list = field(default_factory=list)
+    workers: int = 0
 
 
 def execute(fn: Callable, kwargs: dict, expected: str):
@@ -108,6 +110,7 @@ def run_tasks(tasks: list[Task], *, options: ExecutorOptions, store: TaskStore, 
         progress.say(f"{outcome.reused} of {total} tasks already done in {store.dir}: reused")
     if todo:
         with connect(options, progress.say) as client:
+            outcome.workers = len(client.scheduler_info(n_workers=-1)["workers"])
             _compute(client, tasks, by_address, todo, store, progress, outcome, on_result, describe)
     where = f" (kept in {store.dir})" if store.dir is not None else ""
     progress.say(f"{total} tasks: {outcome.reused} reused, {outcome.computed} computed, "
