@@ -48,12 +48,13 @@ class ExecutorOptions:
 
     cluster: str | None = None
     jobs: int | None = None
+    origin: str = "--cluster"  # where the address came from, for messages
 
     def __post_init__(self):
         if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):
             raise UsageError(f"--jobs must be >= 1, got {self.jobs}")
         if self.cluster is not None and not self.cluster.strip():
-            raise UsageError("--cluster: empty scheduler address")
+            raise UsageError(f"{self.origin}: empty scheduler address")
 
     def describe(self) -> str:
         n = self.local_workers()
@@ -74,8 +75,9 @@ def add_arguments(p: argparse.ArgumentParser, jobs_default: int | None = None) -
 
 
 def from_args(args: argparse.Namespace) -> ExecutorOptions:
-    cluster = args.cluster if args.cluster is not None else (os.environ.get(CLUSTER_ENV) or None)
-    return ExecutorOptions(cluster=cluster, jobs=args.jobs)
+    if args.cluster is not None:
+        return ExecutorOptions(cluster=args.cluster, jobs=args.jobs)
+    return ExecutorOptions(cluster=os.environ.get(CLUSTER_ENV) or None, jobs=args.jobs, origin=CLUSTER_ENV)
 
 
 def _positive(text: str) -> int:
@@ -128,7 +130,7 @@ def connect(options: ExecutorOptions, say=None):
             try:
                 client = Client(options.cluster, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
             except Exception as e:  # refused, timed out, a malformed address: all the same to a user
-                raise UsageError(f"--cluster {options.cluster}: no Dask scheduler answers there "
+                raise UsageError(f"{options.origin} {options.cluster}: no Dask scheduler answers there "
                                  f"({_one_line(e)})") from None
         else:
             cluster = LocalCluster(n_workers=options.local_workers(), threads_per_worker=1, processes=True,
