@@ -32,9 +32,8 @@ PACKAGES = ("shiftpsn", "shiftpsn.golden", "shiftpsn.hdl", "shiftpsn.sim", "shif
 #: The files that make up the code (Python modules and the Yosys scripts shipped as package data);
 #: anything else a run may leave in a checkout (logs, builds) does not count.
 SOURCE_SUFFIXES = (".py", ".ys")
-#: Dask settings for every run: worker processes may start processes of their own (multiprocessing
-#: refuses that in daemonic ones), and Dask's own log stays quiet unless something is wrong.
-DASK_CONFIG = {"distributed.worker.daemon": False, "logging.distributed": "error"}
+#: Dask settings for every run: Dask's own log stays quiet unless something is wrong.
+DASK_CONFIG = {"logging.distributed": "error"}
 
 
 class VersionMismatch(UsageError):
@@ -128,6 +127,7 @@ def connect(options: ExecutorOptions, say=None):
     with dask.config.set(DASK_CONFIG):
         if options.cluster:
             try:
+                _probe_scheduler(options.cluster)
                 client = Client(options.cluster, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
             except Exception as e:  # refused, timed out, a malformed address: all the same to a user
                 raise UsageError(f"{options.origin} {options.cluster}: no Dask scheduler answers there "
@@ -148,6 +148,36 @@ def connect(options: ExecutorOptions, say=None):
             client.close(timeout=CONNECT_TIMEOUT_S)
             if cluster is not None:
                 cluster.close(timeout=CONNECT_TIMEOUT_S)
+
+
+def _probe_scheduler(address: str) -> None:
+    """Raise when no Dask scheduler answers at ``address``: at once when nothing listens at a TCP
+    address (Dask itself would retry until its timeout), else after asking it who it is (so that
+    something else listening there fails here, not inside a half-made Client)."""
+    import asyncio
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.core import rpc
+
+    scheme, location = parse_address(address)
+    if scheme == "tcp":
+        with socket.create_connection(parse_host_port(location), timeout=CONNECT_TIMEOUT_S):
+            pass
+
+    async def identity():
+        async with rpc(address, timeout=CONNECT_TIMEOUT_S) as r:
+            return await r.identity()
+
+    try:
+        who = asyncio.run(asyncio.wait_for(identity(), CONNECT_TIMEOUT_S))
+    except (OSError, asyncio.TimeoutError):
+        raise
+    except Exception:  # bytes that are not Dask's protocol
+        raise OSError("something answers there, but not in Dask's protocol") from None
+    if not isinstance(who, dict) or who.get("type") != "Scheduler":
+        kind = who.get("type") if isinstance(who, dict) else None
+        raise OSError(f"it is a Dask {kind}, not a scheduler" if kind else "not a Dask scheduler")
 
 
 def _check_workers(client, options: ExecutorOptions) -> None:
