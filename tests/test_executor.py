@@ -106,7 +106,7 @@ class _Lines:
 def test_results_interrupted_by_ctrl_c_resume_without_retraining(tmp_path):
     out = tmp_path / "results"
     cmd = [sys.executable, "-m", "shiftpsn.golden.train.results", "--output-dir", str(out), "--seeds", "1",
-           "--epochs-scale", "0.1", "--subset", "48", "--only", "seq-digits/mulfree", "--jobs", "1"]
+           "--epochs-scale", "0.05", "--subset", "48", "--only", "seq-digits/mulfree", "--jobs", "1"]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     seen = []
     for line in p.stdout:

@@ -31,6 +31,8 @@ DASK = Path(sys.executable).parent / "dask"
 SWEEP = ["--target", "generic", "--no-activity", "--no-switching", "--sweep", "k=2,3", "--sweep", "C=1,3"]
 REGRESS = ["--random-net", "4", "--steps", "20"]
 COUNTER = re.compile(r"(\d+) tasks: (\d+) reused, (\d+) computed, (\d+) failed")
+#: One xdist worker runs this module: its tests share one scheduler (and the 2 cores).
+pytestmark = pytest.mark.xdist_group("dask-cluster")
 
 
 class Cluster:

@@ -131,7 +131,7 @@ def connect(options: ExecutorOptions, say=None):
                 client = Client(options.cluster, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
             except Exception as e:  # refused, timed out, a malformed address: all the same to a user
                 raise UsageError(f"{options.origin} {options.cluster}: no Dask scheduler answers there "
-                                 f"({_one_line(e)})") from None
+                                 f"({one_line(e)})") from None
         else:
             cluster = LocalCluster(n_workers=options.local_workers(), threads_per_worker=1, processes=True,
                                    host="127.0.0.1", dashboard_address="127.0.0.1:0", memory_limit=0,
@@ -187,13 +187,14 @@ def _check_workers(client, options: ExecutorOptions) -> None:
         theirs = client.run(identity)
     except Exception as e:  # a worker without shiftpsn cannot even load the probe
         raise VersionMismatch(f"{options.describe()}: a worker cannot run shiftpsn {mine} "
-                              f"({_one_line(e)}); install the same shiftpsn on every worker") from None
+                              f"({one_line(e)}); install the same shiftpsn on every worker") from None
     for address, version in sorted(theirs.items()):
         if version != mine:
             raise VersionMismatch(f"worker {address} runs shiftpsn {version}, this client {mine}: install "
                                   f"the same shiftpsn on every worker")
 
 
-def _one_line(e) -> str:
+def one_line(e, limit: int | None = 200) -> str:
+    """An exception's message as one line (its lines joined with '; '), cut at ``limit`` characters."""
     text = "; ".join(ln.strip() for ln in str(e).splitlines() if ln.strip()) or type(e).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."

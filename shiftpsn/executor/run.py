@@ -21,7 +21,7 @@ from typing import Callable
 from shiftpsn.base.errors import CheckFailed
 from shiftpsn.base.progress import Progress, on_terminal
 
-from .cluster import ExecutorOptions, VersionMismatch, check_identity, connect, identity
+from .cluster import ExecutorOptions, VersionMismatch, check_identity, connect, identity, one_line
 from .store import TaskStore, canonical, plain, task_address
 
 #: Times a task that raises is run again before it counts as failed.
@@ -185,5 +185,5 @@ def _bar(total: int, done: int, progress: Progress):
 
 
 def _one_line(e) -> str:
-    text = "; ".join(ln.strip() for ln in str(e).splitlines() if ln.strip())
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+    """A task's exception as one line, with its type (a worker's traceback stays on the worker)."""
+    return f"{type(e).__name__}: {one_line(e, limit=None)}"
