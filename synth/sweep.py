@@ -14,17 +14,28 @@ Output in DIR:
   else LUTs, else cells) and both energies against the parameter, one line per arithmetic
   (``shift``, and ``mac`` with ``--baseline mac``);
 * ``<param>=<value>/report.json`` (``<param>=<value>/<target>/report.json`` for several targets,
-  and report.md, tool logs): the full report of each point.
+  and report.md, tool logs): the full report of each point;
+* ``tasks/<sha256>.json``: each finished point's reports, addressed by the hash of its inputs (spec,
+  options, the liberty's and the stimulus' contents): a rerun into DIR synthesizes only the points
+  not finished before (:mod:`shiftpsn.executor`).
+
+The points run as tasks of :mod:`shiftpsn.executor` (worker processes of this machine, or the workers
+of ``--cluster ADDRESS``); the tool logs of a point are written by the worker that ran it, the reports,
+CSV and plots by the client.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from shiftpsn.base.errors import UsageError
 from shiftpsn.base.spec import CoreSpec, max_pipeline, uniform_spec
+from shiftpsn.executor import ExecutorOptions, Task, TaskStore, array_digest, file_digest, run_tasks
 
 from . import report, synthesize
 from .tools import Progress
@@ -69,18 +80,26 @@ def point_spec(base: CoreSpec, field: str, value: int) -> CoreSpec:
 
 
 def run(base: CoreSpec, params: dict[str, list[int]], options: Callable, out: Path,
-        baseline: str | None, progress: Progress) -> list[dict]:
-    """Synthesize every point; write sweep.csv and the plots; return the CSV rows."""
+        baseline: str | None, progress: Progress, executor: ExecutorOptions = ExecutorOptions()) -> list[dict]:
+    """Synthesize every point (a task each); write sweep.csv and the plots; return the CSV rows."""
     points = []
     for field, values in params.items():
         for v in values:
             points.append((field, v, point_spec(base, field, v)))  # validates before any run
-    rows = []
-    for n, (field, v, spec) in enumerate(points, 1):
-        progress.say(f"sweep point {n}/{len(points)}: {SHORT[field]}={v}")
-        d = out / f"{SHORT[field]}={v}"
+    tasks = []
+    for field, v, spec in points:
+        opts = options(spec)
+        tasks.append(Task(fn=synthesize_point, label=f"{SHORT[field]}={v}",
+                          kwargs={"spec": spec, "opts": opts, "workdir": str(_point_dir(out, field, v).resolve()),
+                                  "baseline": baseline},
+                          inputs={"spec": spec.to_dict(), "options": option_inputs(opts), "baseline": baseline}))
+    rows_of: dict[int, list[dict]] = {}
+
+    def finished(i: int, task: Task, reps: dict, reused: bool) -> None:
+        field, v, _ = points[i]
+        d = _point_dir(out, field, v)
         d.mkdir(parents=True, exist_ok=True)
-        reps = synthesize.synthesize_with_baseline(spec, options(spec), d, baseline, progress)
+        rows_of[i] = []
         for target, rep in reps.items():
             report.write(rep, d if len(reps) == 1 else _mkdir(d / target))
             for entry in [rep] + ([rep["baseline"]] if "baseline" in rep else []):
@@ -89,14 +108,44 @@ def run(base: CoreSpec, params: dict[str, list[int]], options: Callable, out: Pa
                     row[key] = entry["spec"][key]
                 for key in COLUMNS[8:]:
                     row[key] = entry.get(key)
-                rows.append(row)
-        _write_csv(rows, out / "sweep.csv")  # after every point: a long sweep can be watched
+                rows_of[i].append(row)
+        # after every point, in point order whatever order they finish in: a long sweep can be watched
+        _write_csv([r for j in sorted(rows_of) for r in rows_of[j]], out / "sweep.csv")
+
+    run_tasks(tasks, options=executor, store=TaskStore(out), progress=progress, on_result=finished)
+    rows = [r for j in sorted(rows_of) for r in rows_of[j]]
     targets = sorted({r["target"] for r in rows})
     for field in params:
         for target in targets:
             name = f"sweep_{SHORT[field]}.png" if len(targets) == 1 else f"sweep_{SHORT[field]}_{target}.png"
             plot([r for r in rows if r["target"] == target], SHORT[field], out / name)
     return rows
+
+
+def synthesize_point(spec: CoreSpec, opts: synthesize.Options, workdir: str, baseline: str | None) -> dict:
+    """One sweep point (a task, run by a worker): target -> report, the tool logs in ``workdir``."""
+    d = Path(workdir)
+    d.mkdir(parents=True, exist_ok=True)
+    return synthesize.synthesize_with_baseline(spec, opts, d, baseline, Progress("synth", quiet=True))
+
+
+def option_inputs(opts: synthesize.Options) -> dict:
+    """The synthesis options as task inputs: files (the liberty) and arrays (the stimulus) by content."""
+    out = {}
+    for f in dataclasses.fields(opts):
+        value = getattr(opts, f.name)
+        if isinstance(value, Path):
+            value = {"path": str(value), "sha256": file_digest(value)}
+        elif isinstance(value, np.ndarray):
+            value = array_digest(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f.name] = value
+    return out
+
+
+def _point_dir(out: Path, field: str, value: int) -> Path:
+    return out / f"{SHORT[field]}={value}"
 
 
 def _mkdir(d: Path) -> Path:

@@ -44,7 +44,7 @@ def staged(tmp_path_factory):
 def test_layer_contracts_hold(staged):
     r = _lint(staged)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    assert "2 kept, 0 broken" in r.stdout
+    assert "3 kept, 0 broken" in r.stdout
 
 
 @pytest.mark.parametrize("module, planted, broken", [
@@ -56,6 +56,9 @@ def test_layer_contracts_hold(staged):
     ("base/ports.py", "import amaranth", "shiftpsn.base is not allowed to import amaranth"),
     ("base/layers/dense.py", "import torch", "shiftpsn.base.layers is not allowed to import torch"),
     ("base/layers/registry.py", "import amaranth", "shiftpsn.base.layers is not allowed to import amaranth"),
+    ("base/paths.py", "import distributed", "shiftpsn.base is not allowed to import distributed"),
+    ("executor/run.py", "import torch", "shiftpsn.executor is not allowed to import torch"),
+    ("executor/store.py", "from shiftpsn.golden import integer", "shiftpsn.executor is not allowed to import shiftpsn.golden"),
 ])
 def test_a_planted_upward_import_breaks_a_contract(tmp_path, module, planted, broken):
     staged = _stage(tmp_path)

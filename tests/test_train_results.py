@@ -50,7 +50,7 @@ def test_results_script_tiny(tmp_path, capsys):
             "--jobs", "1", "--only", "seq-digits/sliding-psn/k8"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "[2/2] seq-digits/sliding-psn/k8/fixed" in out
+    assert "] 2/2 seq-digits/sliding-psn/k8/fixed" in out  # a progress line per finished run
     data = json.loads((tmp_path / "results.json").read_text())
     entry = data["configs"]["seq-digits/sliding-psn/k8/fixed"]
     assert entry["seeds"] == [0, 1] and len(entry["test_acc"]["values"]) == 2

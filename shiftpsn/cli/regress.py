@@ -6,12 +6,17 @@ sequence). Exit 1 naming the first mismatch as (sequence, t, c, expected, got).
 ``shiftpsn regress --net NET.json [--verilog NET.v]`` or ``--random-net N``: the same for a whole network
 (docs/CONTRACT.md section 5; the same ``shiftpsn.sim.cosim``): every logit, every sequence's class and sums,
 and every neuron layer's spikes (watched inside the hardware) against the golden network model, under
-random traffic; ``--random-net N`` draws N random networks (network i from seed ``--seed`` + i)."""
+random traffic; ``--random-net N`` draws N random networks (network i from seed ``--seed`` + i).
+
+Several ``--spec`` files, ``--random-net N``, ``--output-dir DIR`` or ``--cluster ADDRESS`` run each core or
+network as a task of :mod:`shiftpsn.executor` (:mod:`shiftpsn.cli.regress_sweep`): on worker processes of
+this machine or a Dask cluster, each passing one kept in DIR/tasks so that a rerun resumes."""
 
 from pathlib import Path
 
 import time
 
+from shiftpsn import executor
 from shiftpsn.base import limits
 from shiftpsn.base.errors import CheckFailed
 from shiftpsn.base.paths import check_writable_dir
@@ -33,8 +38,9 @@ NET_CHUNK_STEPS = 20_000
 
 def add_arguments(p):
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--spec", help="core spec JSON (default: the CORE.json beside --verilog, else "
-                                     "shiftpsn.base.spec.uniform_spec())")
+    what.add_argument("--spec", nargs="+", metavar="SPEC.json",
+                      help="core spec JSON (default: the CORE.json beside --verilog, else "
+                           "shiftpsn.base.spec.uniform_spec()); several: each one regressed")
     what.add_argument("--net", metavar="NET.json", help="a network JSON (docs/CONTRACT.md section 5) instead of "
                                                         "a core: co-simulate the whole network")
     what.add_argument("--random-net", type=int_range(1, MAX_RANDOM_NETS), metavar="N",
@@ -51,41 +57,21 @@ def add_arguments(p):
     add_seed(p, DEFAULT_SEED, "traffic")
     p.add_argument("--waves", type=Path, metavar="DIR",
                    help="keep a waveform in DIR (a failing run keeps one anyway)")
+    p.add_argument("--output-dir", type=Path, metavar="DIR",
+                   help="keep each passing core or network in DIR/tasks (by the hash of its inputs) and a "
+                        "summary in DIR/regress.json: a rerun into DIR checks only what has not passed")
+    executor.add_arguments(p)  # --cluster, --jobs: where several cores or networks run
 
 
 def _progress(msg: str) -> None:
     print(f"regress: {msg}", flush=True)
 
 
-def _regress_chunks(rtl, args, steps: int, chunk_steps: int, seed: int, t0: float, again: str = ""):
-    """Regress ``rtl`` for ``steps`` time steps; a long run streams in chunks of ``chunk_steps`` (each its
-    own traffic, seed derived from ``seed``, a progress line each). Returns (totals, the last outcome);
-    CheckFailed naming the first mismatch (or a stall)."""
-    from shiftpsn.sim.cosim import regress
-
-    full, rest = divmod(steps, chunk_steps)
-    chunks = [chunk_steps] * full + ([rest] if rest else [])
-    total = {"beats_in": 0, "beats_out": 0, "cycles": 0.0}
-    outcome = None
-    for c, chunk in enumerate(chunks):
-        cseed = seed if c == 0 else (seed + 7919 * c) % (limits.MAX_SEED + 1)
-        outcome = regress(rtl, sim=args.sim, steps=chunk, seed=cseed, waves=args.waves or False, progress=_progress)
-        m = outcome.mismatch
-        if m is None and outcome.verdict["stalled"]:
-            raise CheckFailed(f"the {rtl.kind.name} stalled: {outcome.verdict['stalled']}")
-        if m is not None:
-            wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
-            part = f" (chunk {c + 1} of {len(chunks)}, seed {cseed})" if len(chunks) > 1 else ""
-            raise CheckFailed(f"{m.report()}{part}{again}{wave}")
-        for k in total:
-            total[k] += outcome.verdict[k]
-        if len(chunks) > 1:
-            _progress(f"chunk {c + 1}/{len(chunks)}: {sum(chunks[:c + 1])} of {steps} steps match "
-                      f"({time.perf_counter() - t0:.0f} s)")
-    return total, outcome
-
-
 def run(args):
+    from .regress_sweep import run_sweep, uses_executor
+
+    if uses_executor(args):
+        return run_sweep(args)
     if args.net is not None or args.random_net is not None:
         return _run_network(args)
     if args.steps is None:
@@ -95,7 +81,7 @@ def run(args):
 
     if args.waves is not None:
         check_writable_dir(args.waves)  # before any work
-    spec = CoreSpec.load(args.spec) if args.spec else None
+    spec = CoreSpec.load(args.spec[0]) if args.spec else None
     check_simulator(args.sim)
     if args.verilog:
         core = from_file(args.verilog, spec)
@@ -108,7 +94,8 @@ def run(args):
               f"exp=[{s.exp_min},{s.exp_max}] {s.weights} {s.arith}"
               f"{'' if s.parallel else f' P={s.positions} lanes={s.lanes}'}; {args.steps} steps, seed {args.seed}, "
               f"{args.sim}")
-    total, outcome = _regress_chunks(core, args, args.steps, CHUNK_STEPS, args.seed, time.perf_counter())
+    total, outcome = check(core, steps=args.steps, seed=args.seed, sim=args.sim, waves=args.waves or False,
+                                progress=_progress)
     v = total
     beats = args.steps * s.beats_per_step  # stream beats: beats_per_step per time step (the engine)
     undriven, dropped = beats - v["beats_in"], v["beats_in"] - v["beats_out"]
@@ -119,6 +106,57 @@ def run(args):
     print(f"regress: PASS {core.top} on {args.sim}: {v['beats_out']} output beats match golden "
           f"({why}; {v['cycles']:.0f} cycles, seed {args.seed})"
           + (f"; waveform: {outcome.waves}" if outcome.waves else ""))
+
+
+def chunks_of(steps: int, chunk: int, seed: int) -> list[tuple[int, int]]:
+    """A long run as (steps, seed) chunks of at most ``chunk`` steps, each with its own traffic: the
+    first on ``seed``, chunk i on ``seed + 7919 i`` (within the seed range)."""
+    full, rest = divmod(steps, chunk)
+    sizes = [chunk] * full + ([rest] if rest else [])
+    return [(n, seed if i == 0 else (seed + 7919 * i) % (limits.MAX_SEED + 1)) for i, n in enumerate(sizes)]
+
+
+def check(rtl, *, steps: int, seed: int, sim: str, waves, progress, again: str = ""):
+    """Regress ``rtl`` (a core or a network) for ``steps`` steps in chunks (CHUNK_STEPS for a core,
+    NET_CHUNK_STEPS for a network); (totals, last outcome). CheckFailed naming the first mismatch or a
+    stall (``again``: how to rerun just this design)."""
+    from shiftpsn.sim.cosim import regress
+
+    chunks = chunks_of(steps, CHUNK_STEPS if rtl.kind.name == "core" else NET_CHUNK_STEPS, seed)
+    total = {"beats_in": 0, "beats_out": 0, "cycles": 0.0}
+    t0 = time.perf_counter()
+    outcome = None
+    for c, (chunk, cseed) in enumerate(chunks):
+        outcome = regress(rtl, sim=sim, steps=chunk, seed=cseed, waves=waves, progress=progress)
+        m = outcome.mismatch
+        if m is None and outcome.verdict["stalled"]:
+            raise CheckFailed(f"the {rtl.kind.name} stalled: {outcome.verdict['stalled']}")
+        if m is not None:
+            wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
+            part = f" (chunk {c + 1} of {len(chunks)}, seed {cseed})" if len(chunks) > 1 else ""
+            raise CheckFailed(f"{m.report()}{part}{again}{wave}")
+        for k in total:
+            total[k] += outcome.verdict[k]
+        if len(chunks) > 1 and progress is not None:
+            progress(f"chunk {c + 1}/{len(chunks)}: {sum(n for n, _ in chunks[:c + 1])} of {steps} steps match "
+                     f"({time.perf_counter() - t0:.0f} s)")
+    return total, outcome
+
+
+def network_pass_line(what: str, sim: str, v: dict, steps: int, seed: int, waves=None) -> str:
+    """The closing line of a passing network regression (``steps``: over every network)."""
+    return (f"regress: PASS {what} on {sim}: {v['beats_out']} output beats and every watched neuron "
+            f"layer's spikes match golden ({steps} steps: {v['beats_in']} driven, the rest of "
+            f"a sequence a reset interrupts not driven; beats in flight at the reset dropped; "
+            f"{v['cycles']:.0f} cycles, seed {seed})" + (f"; waveform: {waves}" if waves else ""))
+
+
+def network_shape(rtl) -> str:
+    n = rtl.design
+    shape = " -> ".join([str(n.in_features)] + [f"{layer.out_features if layer.role == 'synapse' else layer.type_name}"
+                                                f"/{layer.lanes}" for layer in n.layers])
+    return (f"{rtl.top}: inputs {n.input_width} bits, layers (outputs/lanes) {shape}, "
+            f"{len(rtl.monitors())} of {len(n.neuron_indices)} neuron layers watched")
 
 
 def _run_network(args):
@@ -149,22 +187,14 @@ def _run_network(args):
     outcome = rtl = None
     for i, make, seed in jobs:
         rtl = make()
-        n = rtl.design
-        shape = " -> ".join([str(n.in_features)] + [f"{layer.out_features if layer.role == 'synapse' else layer.type_name}"
-                                                    f"/{layer.lanes}" for layer in n.layers])
         where = "" if i is None else f"random network {i + 1} of {len(jobs)} (seed {seed}): "
-        _progress(f"{where}{rtl.top}: inputs {n.input_width} bits, layers (outputs/lanes) {shape}, "
-                  f"{len(rtl.monitors())} of {len(n.neuron_indices)} neuron layers watched; {steps} steps, "
-                  f"seed {seed}, {args.sim}")
+        _progress(f"{where}{network_shape(rtl)}; {steps} steps, seed {seed}, {args.sim}")
         again = "" if i is None else f" (random network {i + 1}: shiftpsn regress --random-net 1 --seed {seed})"
-        done, outcome = _regress_chunks(rtl, args, steps, NET_CHUNK_STEPS, seed, t0, again)
+        got, outcome = check(rtl, steps=steps, seed=seed, sim=args.sim, waves=args.waves or False,
+                                     progress=_progress, again=again)
         for k in total:
-            total[k] += done[k]
+            total[k] += got[k]
         if len(jobs) > 1:
             _progress(f"network {i + 1}/{len(jobs)} matches golden ({time.perf_counter() - t0:.0f} s)")
-    v = total
     what = rtl.top if len(jobs) == 1 else f"{len(jobs)} random networks"
-    print(f"regress: PASS {what} on {args.sim}: {v['beats_out']} output beats and every watched neuron "
-          f"layer's spikes match golden ({steps * len(jobs)} steps: {v['beats_in']} driven, the rest of "
-          f"a sequence a reset interrupts not driven; beats in flight at the reset dropped; "
-          f"{v['cycles']:.0f} cycles, seed {args.seed})" + (f"; waveform: {outcome.waves}" if outcome.waves else ""))
+    print(network_pass_line(what, args.sim, total, steps * len(jobs), args.seed, outcome.waves))

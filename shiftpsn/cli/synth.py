@@ -4,13 +4,14 @@
                    [--liberty LIB] [--baseline mac] [--clock-mhz 100] [--steps T]
                    [--stimulus X.npy] [--seed S] [--no-activity] [--no-switching]
                    [--verilog CORE.v [--top NAME]]
-                   [--sweep k=2,4,8 --sweep C=8,16 ...]
+                   [--sweep k=2,4,8 --sweep C=8,16 ... [--cluster ADDRESS] [--jobs N]]
 
 Writes DIR/report.json and DIR/report.md (keys in :mod:`shiftpsn.synth.report`) and keeps every tool's
 script and log under DIR/core/ (and DIR/baseline/). Several targets (a comma list, or ``all``) share
 one generation and one standard-cell run per core, and write DIR/<target>/report.{json,md}. With ``--sweep`` it synthesizes one core per
 value instead, each parameter varied on its own from the base spec, and writes DIR/sweep.csv and
-DIR/sweep_<param>.png (:mod:`shiftpsn.synth.sweep`). A progress line (with elapsed seconds) ends each step.
+DIR/sweep_<param>.png (:mod:`shiftpsn.synth.sweep`), the points run as tasks on local worker
+processes or a Dask cluster, each finished one kept in DIR/tasks so that a rerun resumes. A progress line (with elapsed seconds) ends each step.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from shiftpsn.base.progress import Progress
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import load_stimulus, random_stimulus
 from shiftpsn.base.tools import check_liberty
+from shiftpsn import executor
 from shiftpsn.synth import report, sweep, synthesize
 from shiftpsn.synth.tools import check_synth_tools
 from shiftpsn.synth.yosys import TARGETS
@@ -67,6 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", help="top module name (default: the spec's name)")
     p.add_argument("--sweep", action="append", metavar="PARAM=V1,V2,...",
                    help="sweep k, C, d or W (input_width), one parameter at a time; repeatable")
+    executor.add_arguments(p)  # --cluster, --jobs: where --sweep points run
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -80,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--baseline mac: the spec is already the mac variant (arith = \"mac\")")
     if args.verilog is not None and (args.sweep or args.baseline):
         raise UsageError("--verilog synthesizes one given file: it cannot be combined with --sweep or --baseline")
+    if (args.cluster or args.jobs) and not args.sweep:
+        raise UsageError("--cluster and --jobs say where --sweep points run: give --sweep too")
     targets = parse_targets(args.target)
     # the standard-cell flow is work for asic, or for an FPGA target only when asked (--activity)
     args.no_activity = not (args.activity if args.activity is not None else "asic" in targets)
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         if stim_file is not None and set(params) & {"channels", "input_width"}:
             raise UsageError("--stimulus fits one C and input_width: it cannot be used to sweep C or W")
         rows = sweep.run(spec, params, lambda s: _options(args, s, targets, lib, stim_file), out,
-                         args.baseline, progress)
+                         args.baseline, progress, executor.from_args(args))
         progress.say(f"sweep done: {len(rows)} rows in {out / 'sweep.csv'}")
         return 0
     opts = _options(args, spec, targets, lib, stim_file)
@@ -142,8 +147,8 @@ def _spec_of(args) -> CoreSpec:
 
 def _check_inputs_not_outputs(out: Path, inputs, targets) -> None:
     """UsageError (naming both) when an input lies where synth writes: DIR/report.json, report.md,
-    sweep.csv, sweep_*.png, DIR/core/, DIR/baseline/, DIR/<target>/, DIR/<param>=<value>/."""
-    names = {"report.json", "report.md", "sweep.csv", "core", "baseline", *TARGETS}
+    sweep.csv, sweep_*.png, DIR/core/, DIR/baseline/, DIR/<target>/, DIR/<param>=<value>/, DIR/tasks/."""
+    names = {"report.json", "report.md", "sweep.csv", "core", "baseline", executor.TASKS_DIR, *TARGETS}
     for inp in inputs:
         if inp is None:
             continue
