@@ -183,15 +183,15 @@ def quantized_float_predictions(model, net: NetworkSpec, info: list[dict], x: np
     from .accel import temporal_conv
 
     h = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).transpose(0, 1)  # (T, B, F)
-    neurons = _neuron_layers(model)
+    neurons = dict(zip(net.neuron_indices, _neuron_layers(model)))  # layer index -> the trained neuron
     for L, layer in enumerate(net.layers):
-        if isinstance(layer, DenseLayer):
+        if layer.role == "synapse":
             item = info[L]
             w = torch.from_numpy(np.ldexp(layer.weight.astype(np.float64), item["weight_exp"]))
             bias = torch.from_numpy(np.ldexp(layer.bias.astype(np.float64), item["output_exp"]))
             h = h @ w.T + bias
         else:
-            neuron = neurons[L // 2]
+            neuron = neurons[L]
             wf, bf = inference_parameters(neuron)
             v = temporal_conv(h.contiguous(), wf.double(), neuron.dilation, "time-first", "vanilla")
             h = (v + bf.double()).ge(0).double()

@@ -6,8 +6,9 @@
 
 Every sequence of a batch starts with empty neuron histories. A dense layer is one int64 matrix product
 over all sequences and steps at once (exact: :class:`shiftpsn.base.network.NetworkSpec` bounds every
-partial sum within int64 and every neuron layer's input within its ``input_width`` at load); a neuron
-layer is :func:`shiftpsn.golden.integer.accumulate` / :func:`~shiftpsn.golden.integer.spike`.
+partial sum within int64 and every neuron layer's input within its ``input_width`` at load); each layer
+computes through its ``forward`` (the layer protocol, ``shiftpsn.base.layers``), run in order by
+``NetworkSpec.forward``; this module validates the input and collects the results.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from shiftpsn.base.errors import StimulusError
-from shiftpsn.base.network import INT64_MAX, DenseLayer, NetworkSpec, check_network_input
-
-from .integer import accumulate, spike
+from shiftpsn.base.layers import DenseLayer
+from shiftpsn.base.network import INT64_MAX, NetworkSpec, check_network_input
 
 
 @dataclass
@@ -39,11 +39,8 @@ class NetworkResult:
 
 
 def dense(layer: DenseLayer, x: np.ndarray) -> np.ndarray:
-    """Y (B, T, O) int64 of a dense layer on x (B, T, I) int64 (or 0/1 uint8)."""
-    B, T, I = x.shape
-    y = x.reshape(B * T, I).astype(np.int64, copy=False) @ layer.weight.T
-    y += layer.bias
-    return y.reshape(B, T, layer.out_features)
+    """Y (B, T, O) int64 of a dense layer on x (B, T, I) int64 (or 0/1 uint8) (``DenseLayer.forward``)."""
+    return layer.forward(x)
 
 
 def classify(logits: np.ndarray) -> np.ndarray:
@@ -62,12 +59,6 @@ def run_network(net: NetworkSpec, x) -> NetworkResult:
     if T * net.logit_bound > INT64_MAX:
         raise StimulusError(f"input: {T} time steps could carry the class sums (up to {T} x "
                             f"{net.logit_bound}) beyond int64; give shorter sequences")
-    spikes = {}
-    for L, layer in enumerate(net.layers):
-        if isinstance(layer, DenseLayer):
-            h = dense(layer, h)
-        else:
-            s = spike(layer, accumulate(layer, h))
-            spikes[L] = s
-            h = s
-    return NetworkResult(logits=h, classes=classify(h), spikes=spikes)
+    outputs = net.forward(h)
+    spikes = {L: outputs[L] for L in net.neuron_indices}
+    return NetworkResult(logits=outputs[-1], classes=classify(outputs[-1]), spikes=spikes)

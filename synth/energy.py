@@ -89,12 +89,12 @@ def activity_pj_per_step(power_w: float, clock_mhz: float, channels: int) -> flo
 def synops_per_step(net) -> dict:
     """Synaptic operations of one time step of a network (docs/CONTRACT.md, energy): one tap term of
     one neuron (``order`` per neuron-time-step) and one dense-layer term ``w[o][i] * x[i]`` (I*O per
-    dense layer per step). Returns ``psn``, ``dense``, ``total`` and ``neurons`` (PSN neurons per step)."""
-    from shiftpsn.base.network import DenseLayer
-
-    psn = sum(layer.neurons * layer.order for layer in net.layers if not isinstance(layer, DenseLayer))
-    dense = sum(layer.in_features * layer.out_features for layer in net.layers if isinstance(layer, DenseLayer))
-    neurons = sum(layer.neurons for layer in net.layers if not isinstance(layer, DenseLayer))
+    dense layer per step), each layer's ``synops_per_step`` (the layer protocol). Returns ``psn`` (the
+    neuron layers'), ``dense`` (the synapse layers'), ``total`` and ``neurons`` (neurons per step)."""
+    neuron = [layer for layer in net.layers if layer.role == "neuron"]
+    psn = sum(layer.synops_per_step() for layer in neuron)
+    dense = sum(layer.synops_per_step() for layer in net.layers if layer.role == "synapse")
+    neurons = sum(layer.out_features for layer in neuron)
     return {"psn": psn, "dense": dense, "total": psn + dense, "neurons": neurons}
 
 
@@ -104,19 +104,20 @@ def network_model(net, arith: str, T: int) -> dict:
     dense term of the first layer (multi-bit inputs) one MUL + ADD in the mac network, one SHIFT + ADD in
     the shift network (its bit-serial first layer); each term of the later dense layers (0/1 spike
     inputs) one ADD in both. Returns pJ per PSN neuron-time-step, per synaptic op
-    (:func:`synops_per_step`), per sample (T steps) and the parts per time step."""
-    from shiftpsn.base.network import DenseLayer
-
+    (:func:`synops_per_step`), per sample (T steps) and the parts per time step. Layers are told apart
+    by their role (the layer protocol): a neuron layer's taps per neuron are its synaptic ops per neuron;
+    a synapse layer with integer inputs (``NetworkSpec.layer_input_width``) multiplies or shifts."""
     e = OP_ENERGY_PJ["paper"]
     psn = 0.0
     dense = 0.0
     for L, layer in enumerate(net.layers):
-        if isinstance(layer, DenseLayer):
-            terms = layer.in_features * layer.out_features
-            per = (e["mul"] if arith == "mac" else e["shift"]) + e["add"] if L == 0 else e["add"]
-            dense += terms * per
+        if layer.role == "synapse":
+            multi_bit = net.layer_input_width(L) is not None
+            per = (e["mul"] if arith == "mac" else e["shift"]) + e["add"] if multi_bit else e["add"]
+            dense += layer.synops_per_step() * per
         else:
-            psn += model(arith, T, min(layer.order, T))["pj_per_step"] * layer.neurons
+            taps = layer.synops_per_step() // layer.out_features
+            psn += model(arith, T, min(taps, T))["pj_per_step"] * layer.out_features
     ops = synops_per_step(net)
     step = psn + dense
     return {"pj_per_step": step / ops["neurons"], "pj_per_synop": step / ops["total"], "pj_per_sample": step * T,

@@ -232,13 +232,12 @@ def network_switching(net, desc: dict, netlist_path: Path, liberty_path: Path, x
 def _sram_model(net) -> dict | None:
     """The engine layers' SRAM per-access estimate (:func:`shiftpsn.synth.switching.sram_model`), per
     PSN neuron-time-step of the whole network; None when every neuron layer is a parallel core."""
-    layers = [layer for layer in net.layers[1::2] if not layer.parallel]
-    if not layers:
+    neuron = [(L, net.layers[L]) for L in net.neuron_indices]
+    per_layer = {f"layer{L}": switching.sram_model(layer) for L, layer in neuron if not layer.parallel}
+    if not per_layer:
         return None
-    neurons = sum(layer.neurons for layer in net.layers[1::2])
-    per_layer = {f"layer{2 * i + 1}": switching.sram_model(layer) for i, layer in enumerate(net.layers[1::2])
-                 if not layer.parallel}
-    total = sum(m["pj_per_step"] * net.layers[int(k[5:])].neurons for k, m in per_layer.items())
+    neurons = sum(layer.out_features for _, layer in neuron)
+    total = sum(m["pj_per_step"] * net.layers[int(k[5:])].out_features for k, m in per_layer.items())
     return {"pj_per_step": total / neurons, "layers": per_layer, "source": next(iter(per_layer.values()))["source"]}
 
 

@@ -54,6 +54,8 @@ def test_layer_contracts_hold(staged):
     ("synth/report.py", "from shiftpsn.sim import traffic", "shiftpsn.synth is not allowed to import shiftpsn.sim"),
     ("golden/integer.py", "import torch", "shiftpsn.golden.integer is not allowed to import torch"),
     ("base/ports.py", "import amaranth", "shiftpsn.base is not allowed to import amaranth"),
+    ("base/layers/dense.py", "import torch", "shiftpsn.base.layers is not allowed to import torch"),
+    ("base/layers/registry.py", "import amaranth", "shiftpsn.base.layers is not allowed to import amaranth"),
 ])
 def test_a_planted_upward_import_breaks_a_contract(tmp_path, module, planted, broken):
     staged = _stage(tmp_path)

@@ -36,145 +36,32 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError, StimulusError, UsageError
-from .spec import OPTIONAL_KEYS as CORE_OPTIONAL_KEYS
-from .spec import CoreSpec, is_verilog_name
+from .ints import INT64_MAX, is_int, signed_width
+from .layers import DenseLayer, Layer, layer_class, types_of_role
+from .layers.dense import DENSE_KEYS, DENSE_OPTIONAL_KEYS
+from .layers.registry import check_keys
+from .names import is_verilog_name
+from .spec import CoreSpec
+
+__all__ = ["NetworkSpec", "DenseLayer", "CoreSpec", "signed_width", "INT64_MAX", "check_network_input",
+           "load_network_input", "save_network_results", "load_network_results", "NETWORK_KEYS",
+           "NETWORK_OPTIONAL_KEYS", "DENSE_KEYS", "DENSE_OPTIONAL_KEYS", "MAX_INPUT_WIDTH"]
 
 #: Keys every network file has.
 NETWORK_KEYS = ("input_width", "layers")
 #: Optional top-level keys with their defaults.
 NETWORK_OPTIONAL_KEYS = {"name": "shiftpsn_net"}
-#: Keys every dense layer has, and its optional keys with their defaults (None: see the docstring).
-DENSE_KEYS = ("type", "weight", "bias")
-DENSE_OPTIONAL_KEYS = {"name": None, "lanes": None}
-LAYER_TYPES = ("dense", "psn")
-INT64_MAX = (1 << 63) - 1
 #: Widest network input: inputs are carried in int64.
 MAX_INPUT_WIDTH = 64
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def signed_width(lo: int, hi: int) -> int:
-    """Fewest bits (>= 2) of a signed two's-complement number that holds every value of [lo, hi]."""
-    w = 2
-    while lo < -(1 << (w - 1)) or hi > (1 << (w - 1)) - 1:
-        w += 1
-    return w
-
-
-def _int_array(value: Any, shape: tuple[int, ...] | None, where: str, key: str, what: str) -> np.ndarray:
-    """``value`` (a list of ints, or a list of lists of ints) as a read-only int64 array; SpecError naming
-    ``where`` and the first offending entry otherwise. Values must lie in [-(2^63 - 1), 2^63 - 1]."""
-    two_d = shape is None or len(shape) == 2
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, (list, tuple)) or not value:
-        raise SpecError(f"{where}: {key!r} must be {what}")
-    rows = value if two_d else [value]
-    if two_d and not all(isinstance(r, (list, tuple)) for r in rows):
-        raise SpecError(f"{where}: {key!r} must be {what}")
-    width = len(rows[0])
-    for r, row in enumerate(rows):
-        name = f"{key!r}[{r}]" if two_d else repr(key)
-        if len(row) != width or (shape is not None and len(row) != shape[-1]):
-            expected = shape[-1] if shape is not None else width
-            raise SpecError(f"{where}: {name} has {len(row)} entries, expected {expected}")
-        if width == 0:
-            raise SpecError(f"{where}: {name} is empty")
-        for i, v in enumerate(row):
-            if type(v) is not int and not (isinstance(v, np.integer)):
-                at = f"{key!r}[{r}][{i}]" if two_d else f"{key!r}[{i}]"
-                raise SpecError(f"{where}: {at} must be an integer, got {v!r}")
-            if not -INT64_MAX <= v <= INT64_MAX:
-                at = f"{key!r}[{r}][{i}]" if two_d else f"{key!r}[{i}]"
-                raise SpecError(f"{where}: {at} = {v} does not fit int64 (|value| <= 2^63 - 1)")
-    arr = np.array(rows, dtype=np.int64)
-    if not two_d:
-        arr = arr[0]
-    if shape is not None and len(shape) == 2 and arr.shape[0] != shape[0]:
-        raise SpecError(f"{where}: {key!r} has {arr.shape[0]} rows, expected {shape[0]}")
-    arr.setflags(write=False)
-    return arr
-
-
-def _abs_row_sums(a: np.ndarray) -> list[int]:
-    """Exact Python-int row sums of a non-negative int64 matrix with entries < 2^63 (no overflow:
-    each entry is split into 32-bit halves whose row sums fit int64 for rows up to 2^31 long)."""
-    hi = (a >> 32).sum(axis=1)
-    lo = (a & 0xFFFFFFFF).sum(axis=1)
-    return [(int(h) << 32) + int(l) for h, l in zip(hi.tolist(), lo.tolist())]
-
-
-@dataclass(frozen=True, eq=False)
-class DenseLayer:
-    """A synapse layer: Y[t][o] = bias[o] + sum_i weight[o][i] * X[t][i], exact in integers.
-
-    ``weight`` (O, I) and ``bias`` (O,) are read-only int64 arrays after construction (lists are
-    converted and validated); ``lanes`` None resolves to O."""
-
-    weight: Any
-    bias: Any
-    name: str | None = None
-    lanes: int | None = None
-    where: str = field(default="dense layer", repr=False)
-
-    def __post_init__(self):
-        where = self.where
-        w = _int_array(self.weight, None, where, "weight", "a non-empty list of O non-empty lists of I integers")
-        b = _int_array(self.bias, (w.shape[0],), where, "bias", f"a list of O = {w.shape[0]} integers")
-        if b.shape != (w.shape[0],):
-            raise SpecError(f"{where}: 'bias' has {b.shape[0]} entries, expected O = {w.shape[0]} "
-                            f"(rows of 'weight')")
-        object.__setattr__(self, "weight", w)
-        object.__setattr__(self, "bias", b)
-        if self.name is not None and not is_verilog_name(self.name):
-            raise SpecError(f"{where}: 'name' must be a Verilog identifier, got {self.name!r}")
-        if self.lanes is None:
-            object.__setattr__(self, "lanes", self.out_features)
-        if not _is_int(self.lanes) or self.lanes < 1:
-            raise SpecError(f"{where}: 'lanes' must be an integer >= 1, got {self.lanes!r}")
-        if self.out_features % self.lanes:
-            raise SpecError(f"{where}: 'lanes' ({self.lanes}) must divide the outputs O = {self.out_features}")
-
-    @property
-    def out_features(self) -> int:
-        return int(self.weight.shape[0])
-
-    @property
-    def in_features(self) -> int:
-        return int(self.weight.shape[1])
-
-    def output_range(self, xmin: int, xmax: int) -> tuple[list[int], list[int], list[int]]:
-        """Exact ``(lo, hi, partial)`` per output over inputs in [xmin, xmax] (xmin <= 0 <= xmax):
-        the least and greatest Y[o], and the bound on |any partial sum| (module docstring)."""
-        w = self.weight
-        p = _abs_row_sums(np.where(w > 0, w, 0))
-        n = _abs_row_sums(np.where(w < 0, -w, 0))
-        big = max(-xmin, xmax)
-        lo, hi, part = [], [], []
-        for o, b in enumerate(self.bias.tolist()):
-            lo.append(b + p[o] * xmin - n[o] * xmax)
-            hi.append(b + p[o] * xmax - n[o] * xmin)
-            part.append(abs(b) + (p[o] + n[o]) * big)
-        return lo, hi, part
-
-    def to_dict(self) -> dict:
-        d = {"type": "dense", "weight": self.weight.tolist(), "bias": self.bias.tolist()}
-        if self.name is not None:
-            d["name"] = self.name
-        if self.lanes != self.out_features:
-            d["lanes"] = self.lanes
-        return d
 
 
 @dataclass(frozen=True, eq=False)
 class NetworkSpec:
     """A validated network (module docstring). Build one with :meth:`from_dict`, :meth:`load` or the
-    constructor (``layers``: DenseLayer and CoreSpec objects, alternating, dense first and last).
+    constructor (``layers``: layer objects of registered types, synapse and neuron roles alternating,
+    a synapse layer first and last).
 
-    After construction ``ranges[L]`` holds ``(lo, hi)``, the exact range of each output of dense layer
+    After construction ``ranges[L]`` holds ``(lo, hi)``, the exact range of each output of synapse layer
     L (lists of Python ints), and ``partial_bounds[L]`` the bound on its partial sums."""
 
     input_width: int
@@ -191,7 +78,7 @@ class NetworkSpec:
     # ----------------------------------------------------------------- validation
     def _validate(self) -> None:
         w = self.input_width
-        if not _is_int(w):
+        if not is_int(w):
             raise SpecError(f"network: 'input_width' must be an integer, got {w!r}")
         if not 2 <= w <= MAX_INPUT_WIDTH:
             raise SpecError(f"network: 'input_width' must be in [2, {MAX_INPUT_WIDTH}], got {w}")
@@ -201,50 +88,27 @@ class NetworkSpec:
         if not isinstance(layers, tuple) or not layers:
             raise SpecError("network: 'layers' must be a non-empty list of layers")
         for L, layer in enumerate(layers):
-            want = DenseLayer if L % 2 == 0 else CoreSpec
-            if not isinstance(layer, (DenseLayer, CoreSpec)):
-                raise SpecError(f"network: layers[{L}] must be a dense or psn layer, got {type(layer).__name__}")
-            if not isinstance(layer, want):
-                raise SpecError(f"network: layers[{L}] is a {_kind(layer)} layer, expected "
-                                f"{'dense' if want is DenseLayer else 'psn'}: layers alternate dense, psn, "
-                                f"dense, ... starting and ending with dense")
-        if len(layers) % 2 == 0:
-            raise SpecError(f"network: the last layer, layers[{len(layers) - 1}], is a psn layer; the "
-                            f"network must end with a dense layer (its outputs are the logits)")
+            if not isinstance(layer, Layer):
+                raise SpecError(f"network: layers[{L}] must be a {' or '.join(_all_types())} layer, "
+                                f"got {type(layer).__name__}")
+            _check_role(L, type(layer), layers[L - 1].role if L else None)
+        if layers[-1].role != "synapse":
+            raise SpecError(f"network: the last layer, layers[{len(layers) - 1}], is a {layers[-1].type_name} "
+                            f"layer; the network must end with a {types_of_role('synapse')} layer (its outputs "
+                            f"are the logits)")
         ranges, partial = {}, {}
-        xmin, xmax = -(1 << (w - 1)), (1 << (w - 1)) - 1
-        features, source = None, "the network input"
+        lo, hi = [self.input_min] * layers[0].in_features, [self.input_max] * layers[0].in_features
         for L, layer in enumerate(layers):
-            if isinstance(layer, DenseLayer):
-                if features is not None and layer.in_features != features:
-                    raise SpecError(f"network: layers[{L}] (dense): 'weight' rows have {layer.in_features} "
-                                    f"entries, expected {features} (channels of {source})")
-                lo, hi, part = layer.output_range(xmin, xmax)
-                for o, bound in enumerate(part):
-                    if bound > INT64_MAX:
-                        raise SpecError(f"network: layers[{L}] (dense): output {o} has partial sums up to "
-                                        f"{bound} in magnitude, beyond int64 (2^63 - 1); use smaller weights "
-                                        f"or a narrower input")
-                ranges[L], partial[L] = (lo, hi), part
-                features, source = layer.out_features, f"layers[{L}]"
-                xmin, xmax = 0, 1  # the next dense layer sees spikes
+            where = f"network: layers[{L}] ({layer.type_name})"
+            if L:
+                prev = layers[L - 1]
+                layer.check_input_features(prev.out_features, where, f"layers[{L - 1}]")
+                layer.check_input_range(lo, hi, where, f"layers[{L - 1}] ({prev.type_name})")
             else:
-                if layer.positions != 1:
-                    raise SpecError(f"network: layers[{L}] (psn): 'positions' must be 1 in a network, "
-                                    f"got {layer.positions}")
-                if layer.channels != features:
-                    raise SpecError(f"network: layers[{L}] (psn): 'channels' is {layer.channels}, expected "
-                                    f"{features} (outputs of {source})")
-                lo, hi = ranges[L - 1]
-                for o in range(features):
-                    bad = lo[o] if lo[o] < layer.input_min else hi[o] if hi[o] > layer.input_max else None
-                    if bad is not None:
-                        need = signed_width(min(lo), max(hi))
-                        raise SpecError(
-                            f"network: layers[{L}] (psn): output {o} of layers[{L - 1}] (dense) may reach "
-                            f"{bad} for a legal network input, beyond input_width = {layer.input_width} "
-                            f"(range [{layer.input_min}, {layer.input_max}]); it needs input_width >= {need}")
-                source = f"layers[{L}]"
+                layer.check_input_range(lo, hi, where, "the network input")
+            lo, hi, part = layer.output_range(lo, hi)
+            if layer.role == "synapse":
+                ranges[L], partial[L] = (lo, hi), part
         object.__setattr__(self, "ranges", ranges)
         object.__setattr__(self, "partial_bounds", partial)
 
@@ -269,11 +133,18 @@ class NetworkSpec:
 
     @property
     def neuron_indices(self) -> tuple[int, ...]:
-        """Indices L of the psn layers in ``layers`` (the results' ``spikes_L``)."""
-        return tuple(range(1, len(self.layers), 2))
+        """Indices L of the neuron layers in ``layers`` (the results' ``spikes_L``)."""
+        return tuple(L for L, layer in enumerate(self.layers) if layer.role == "neuron")
+
+    @property
+    def arith(self) -> str:
+        """The network's arithmetic: "mac" when every neuron layer is "mac" (the multiplier baseline),
+        else "shift" (the first dense layer then takes its inputs bit-serially)."""
+        ariths = [getattr(self.layers[L], "arith", "shift") for L in self.neuron_indices]
+        return "mac" if ariths and all(a == "mac" for a in ariths) else "shift"
 
     def required_width(self, L: int) -> int:
-        """Fewest input_width bits that hold every output of dense layer L for every legal input."""
+        """Fewest input_width bits that hold every output of synapse layer L for every legal input."""
         lo, hi = self.ranges[L]
         return signed_width(min(lo), max(hi))
 
@@ -283,17 +154,59 @@ class NetworkSpec:
         lo, hi = self.ranges[len(self.layers) - 1]
         return max(max(abs(v) for v in lo), max(abs(v) for v in hi))
 
+    def with_arith(self, arith: str) -> "NetworkSpec":
+        """The same network with every layer's arithmetic ``arith`` (``"mac"``: the multiplier baseline)."""
+        return NetworkSpec(input_width=self.input_width, layers=tuple(l.with_arith(arith) for l in self.layers),
+                           name=self.name)
+
+    # ----------------------------------------------------------------- model and cycles
+    def forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output on a validated int64 input (B, T, I) (:func:`check_network_input`), in
+        order: the exact integer model (``shiftpsn.golden.network.run_network`` is the front door)."""
+        outputs = []
+        for layer in self.layers:
+            x = layer.forward(x)
+            outputs.append(x)
+        return outputs
+
+    def layer_input_width(self, L: int) -> int | None:
+        """Bits of the signed integer inputs of layer L, or None when they are spikes (0/1)."""
+        if L == 0:
+            return self.input_width
+        return None if self.layers[L - 1].role == "neuron" else self.required_width(L - 1)
+
+    @property
+    def readout_cycles(self) -> int:
+        """Cycles per time step of the readout: one per beat of logits (O / lanes of the last layer)."""
+        return self.layers[-1].out_features // self.layers[-1].lanes
+
+    def cycles_per_step(self, arith: str | None = None) -> dict:
+        """Fewest and most clock cycles per time step of each layer and of the readout in hardware, and
+        the network's: its slowest stage's (``arith`` default :attr:`arith`; NETWORK.json's figure)."""
+        arith = self.arith if arith is None else arith
+        per_layer = []
+        for L, layer in enumerate(self.layers):
+            lo, hi = layer.step_cycles(input_width=self.layer_input_width(L), arith=arith)
+            per_layer.append({"layer": L, "kind": layer.type_name, "min": lo, "max": hi})
+        G = self.readout_cycles
+        per_layer.append({"layer": None, "kind": "readout", "min": G, "max": G})
+        return {"min": max(x["min"] for x in per_layer), "max": max(x["max"] for x in per_layer),
+                "layers": per_layer}
+
+    def step_cycles(self, x: np.ndarray, arith: str | None = None) -> np.ndarray:
+        """Clock cycles of each time step of input ``x`` (B, T, I), int64 (B, T): the slowest stage's
+        documented count for the data it sees (back to back, no back-pressure)."""
+        arith = self.arith if arith is None else arith
+        h = check_network_input(x, self)
+        per_stage = [np.full(h.shape[:2], self.readout_cycles, dtype=np.int64)]
+        for L, (layer, out) in enumerate(zip(self.layers, self.forward(h))):
+            per_stage.append(layer.step_cycles(h, input_width=self.layer_input_width(L), arith=arith)[0])
+            h = out
+        return np.max(per_stage, axis=0)
+
     # ----------------------------------------------------------------- I/O
     def to_dict(self) -> dict:
-        layers = []
-        for layer in self.layers:
-            if isinstance(layer, DenseLayer):
-                layers.append(layer.to_dict())
-            else:  # optional core keys are left out at their defaults
-                d = {k: v for k, v in layer.to_dict().items()
-                     if not (k in CORE_OPTIONAL_KEYS and v == CORE_OPTIONAL_KEYS[k])}
-                layers.append({"type": "psn", **d})
-        d = {"input_width": self.input_width, "layers": layers}
+        d = {"input_width": self.input_width, "layers": [layer.layer_dict() for layer in self.layers]}
         if self.name != NETWORK_OPTIONAL_KEYS["name"]:
             d["name"] = self.name
         return d
@@ -302,33 +215,16 @@ class NetworkSpec:
     def from_dict(cls, d: Any) -> "NetworkSpec":
         if not isinstance(d, dict):
             raise SpecError(f"network: expected a JSON object, got {type(d).__name__}")
-        _check_keys(d, NETWORK_KEYS, NETWORK_OPTIONAL_KEYS, "network")
+        check_keys(d, NETWORK_KEYS, NETWORK_OPTIONAL_KEYS, "network")
         raw = d["layers"]
         if not isinstance(raw, list) or not raw:
             raise SpecError("network: 'layers' must be a non-empty list of layers")
         layers = []
         for L, item in enumerate(raw):
             where = f"network: layers[{L}]"
-            if not isinstance(item, dict):
-                raise SpecError(f"{where} must be a JSON object, got {type(item).__name__}")
-            kind = item.get("type")
-            if kind not in LAYER_TYPES:
-                raise SpecError(f"{where}: 'type' must be one of {list(LAYER_TYPES)}, got {kind!r}")
-            want = "dense" if L % 2 == 0 else "psn"
-            if kind != want:
-                raise SpecError(f"{where} is a {kind} layer, expected {want}: layers alternate dense, psn, "
-                                f"dense, ... starting and ending with dense")
-            where = f"{where} ({kind})"
-            if kind == "dense":
-                _check_keys(item, DENSE_KEYS, DENSE_OPTIONAL_KEYS, where)
-                layers.append(DenseLayer(item["weight"], item["bias"], name=item.get("name"),
-                                         lanes=item.get("lanes"), where=where))
-            else:
-                core = {k: v for k, v in item.items() if k != "type"}
-                try:
-                    layers.append(CoreSpec.from_dict(core))
-                except SpecError as e:
-                    raise SpecError(f"{where}: {str(e).removeprefix('spec: ')}") from None
+            kind = layer_class(item, where)
+            _check_role(L, kind, layers[-1].role if layers else None)
+            layers.append(kind.from_layer_dict(item, f"{where} ({kind.type_name})"))
         return cls(input_width=d["input_width"], layers=tuple(layers),
                    name=d.get("name", NETWORK_OPTIONAL_KEYS["name"]))
 
@@ -362,18 +258,20 @@ class NetworkSpec:
         atomic_write(path, self.to_json())
 
 
-def _kind(layer) -> str:
-    return "dense" if isinstance(layer, DenseLayer) else "psn"
+def _all_types() -> list[str]:
+    from .layers import LAYER_TYPES
+
+    return list(LAYER_TYPES)
 
 
-def _check_keys(d: dict, required, optional, where: str) -> None:
-    known = tuple(required) + tuple(optional)
-    unknown = sorted(str(k) for k in set(d) - set(known))
-    if unknown:
-        raise SpecError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(known)})")
-    missing = [k for k in required if k not in d]
-    if missing:
-        raise SpecError(f"{where}: missing key {missing[0]!r}")
+def _check_role(L: int, kind: type, before: str | None) -> None:
+    """Synapse and neuron layers alternate, starting with a synapse layer (``before``: the role of
+    layers[L-1], None for the first)."""
+    want = "neuron" if before == "synapse" else "synapse"
+    if kind.role != want:
+        s, n = types_of_role("synapse"), types_of_role("neuron")
+        raise SpecError(f"network: layers[{L}] is a {kind.type_name} layer, expected {types_of_role(want)}: "
+                        f"layers alternate {s}, {n}, {s}, ... starting and ending with {s}")
 
 
 # ----------------------------------------------------------------------------- inputs and results

@@ -1,6 +1,6 @@
 """Output paths and caches: create the parent directory of a file the user asked for (or say in one
-line why not), write outputs atomically, never over an input, name the CORE.json description beside
-Verilog, and find writable cache folders."""
+line why not), write outputs atomically, never over an input, and find writable cache folders (the
+description's name beside Verilog is shiftpsn.base.description's)."""
 
 import contextlib
 import json
@@ -125,38 +125,12 @@ def _same_file(a: Path, b: Path) -> bool:
     return os.path.abspath(a) == os.path.abspath(b)
 
 
-# ----------------------------------------------------------------------------- CORE.json beside Verilog
-#: Suffix of the core description written beside generated Verilog: ``core.v`` -> ``core.core.json``
-#: (a name that a spec ``core.json`` beside it never has).
+# ----------------------------------------------------------------------------- descriptions beside Verilog
+# One home: shiftpsn.base.description (the names stay importable from here).
+from .description import description_path, find_description  # noqa: E402,F401
+
+#: Suffix of a core's description (``core.v`` -> ``core.core.json``).
 DESCRIPTION_SUFFIX = ".core.json"
-
-
-def description_path(verilog_path: str | Path) -> Path:
-    """Where ``generate`` writes the CORE.json description of ``verilog_path``: same folder and stem,
-    suffix ``.core.json`` (docs/CONTRACT.md section 3)."""
-    path = Path(verilog_path)
-    return path.with_name(path.stem + DESCRIPTION_SUFFIX)
-
-
-def find_description(verilog_path: str | Path) -> Path | None:
-    """The CORE.json description that belongs to ``verilog_path``, if any: ``<stem>.core.json``, else
-    (files written before 0.2) ``<stem>.json`` or ``CORE.json`` in its folder when they are
-    descriptions (have ``top`` and ``ports``), never a spec that happens to sit there."""
-    from .limits import load_json
-
-    path = Path(verilog_path)
-    new = description_path(path)
-    if new.is_file():
-        return new
-    for cand in (path.with_suffix(".json"), path.parent / "CORE.json"):
-        if cand.is_file() and cand != path:
-            try:
-                d = load_json(cand, "core description")
-            except UsageError:
-                continue
-            if isinstance(d, dict) and "top" in d and "ports" in d:
-                return cand
-    return None
 
 
 # ----------------------------------------------------------------------------- caches

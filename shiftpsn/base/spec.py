@@ -18,6 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
+from .ints import clog2 as _clog2
+from .ints import is_int as _is_int
+from .ints import pack_fields
+from .layers.psn import PsnLayer
+from .layers.registry import register
+from .names import VERILOG_KEYWORDS, is_verilog_name
+from .regmap import RegisterMap
+
+__all__ = ["CoreSpec", "REQUIRED_KEYS", "OPTIONAL_KEYS", "WEIGHT_MODES", "ARITH_MODES", "MAX_ACC_WIDTH",
+           "max_pipeline", "uniform_spec", "is_verilog_name", "VERILOG_KEYWORDS", "pack_fields"]
 
 #: Keys of docs/CONTRACT.md section 2 that every spec must have.
 REQUIRED_KEYS = ("channels", "order", "dilation", "input_width", "exp_min", "exp_max",
@@ -38,35 +48,6 @@ ARITH_MODES = ("shift", "mac")
 MAX_ACC_WIDTH = 64
 
 
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _clog2(n: int) -> int:
-    """ceil(log2(n)) for n >= 1 (the base layer cannot use amaranth.utils.ceil_log2)."""
-    return (n - 1).bit_length()
-
-
-#: Verilog-2005 keywords: no module may be named after one.
-VERILOG_KEYWORDS = frozenset("""
-always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default
-defparam design disable edge else end endcase endconfig endfunction endgenerate endmodule endprimitive
-endspecify endtable endtask event for force forever fork function generate genvar highz0 highz1 if ifnone
-incdir include initial inout input instance integer join large liblist library localparam macromodule
-medium module nand negedge nmos nor noshowcancelled not notif0 notif1 or output parameter pmos posedge
-primitive pull0 pull1 pulldown pullup pulsestyle_ondetect pulsestyle_onevent rcmos real realtime reg
-release repeat rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam
-strong0 strong1 supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand trior trireg
-unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor
-""".split())
-
-
-def is_verilog_name(name: object) -> bool:
-    """True when ``name`` can name a Verilog module: an ASCII identifier that is not a keyword."""
-    return (isinstance(name, str) and name.isascii() and name.isidentifier()
-            and name not in VERILOG_KEYWORDS)
-
-
 def max_pipeline(order: int) -> int:
     """Most pipeline registers of a core of this order: one per adder-tree level, one before the
     comparator, and one between each operand's sign/zero select and its shifter (the operand cut,
@@ -74,17 +55,9 @@ def max_pipeline(order: int) -> int:
     return _clog2(order) + 2
 
 
-def pack_fields(fields: list[tuple[int, int]]) -> tuple[int, int]:
-    """(unsigned word, total width) of ``(value, width)`` fields packed LSB first, two's complement."""
-    word, offset = 0, 0
-    for value, width in fields:
-        word |= (value & ((1 << width) - 1)) << offset
-        offset += width
-    return word, offset
-
-
+@register
 @dataclass(frozen=True)
-class CoreSpec:
+class CoreSpec(PsnLayer, RegisterMap):
     """A validated core spec. Build one with :meth:`from_dict`, :meth:`load` or the constructor
     (keyword arguments; lists are converted to tuples and validated).
 
@@ -347,56 +320,6 @@ class CoreSpec:
         """theta[c] saturated to [acc_min, acc_max + 1]: the same spikes, since acc never leaves
         [acc_min, acc_max]; this is the value the hardware holds in threshold_width bits."""
         return min(max(self.threshold[c], self.acc_min), self.acc_max + 1)
-
-    # ----------------------------------------------------------------- configuration register map
-    # Runtime cores are loaded through cfg_addr / cfg_data / cfg_we (docs/ARCHITECTURE.md).
-    # Tap word (addr = c*k + i): bits [0, shift_code_width) amount, then sign (1 = negative), then zero.
-    # Threshold word (addr = C*k + c): threshold_hw(c) as threshold_width-bit two's complement.
-    @property
-    def tap_word_width(self) -> int:
-        return self.shift_code_width + 2
-
-    @property
-    def cfg_words(self) -> int:
-        return self.channels * self.order + self.channels
-
-    @property
-    def cfg_addr_width(self) -> int:
-        return max(1, _clog2(self.cfg_words))
-
-    @property
-    def cfg_data_width(self) -> int:
-        return max(self.tap_word_width, self.threshold_width)
-
-    def tap_word(self, c: int, i: int) -> int:
-        a = self.shift_amount(c, i)
-        if a is None:
-            return 1 << (self.shift_code_width + 1)
-        neg = 1 if self.sign[c][i] < 0 else 0
-        return a | (neg << self.shift_code_width)
-
-    def weight_register_fields(self, c: int) -> list[tuple[int, int, int]]:
-        """(address, value, width) of the fields of channel ``c``'s weight register, LSB first: its k
-        taps (tap words, or for ``arith = "mac"`` the integer weights in mac_weight_width bits), then
-        threshold_hw(c) in threshold_width bits. The parallel core holds each channel's weights in one
-        such register (hdl/config.py); synth reads the loaded bits back from it."""
-        k, C = self.order, self.channels
-        mac = self.arith == "mac"
-        width = self.mac_weight_width if mac else self.tap_word_width
-        taps = [(c * k + i, self.int_weight(c, i) if mac else self.tap_word(c, i), width) for i in range(k)]
-        return taps + [(C * k + c, self.threshold_hw(c), self.threshold_width)]
-
-    def weight_register(self, c: int) -> tuple[int, int]:
-        """(unsigned value, width) of channel ``c``'s whole weight register."""
-        return pack_fields([(value, width) for _, value, width in self.weight_register_fields(c)])
-
-    def config_words(self) -> list[tuple[int, int]]:
-        """(address, unsigned data) pairs that load this spec's weights into a runtime core."""
-        k = self.order
-        words = [(c * k + i, self.tap_word(c, i)) for c in range(self.channels) for i in range(k)]
-        mask = (1 << self.cfg_data_width) - 1
-        words += [(self.channels * k + c, self.threshold_hw(c) & mask) for c in range(self.channels)]
-        return words
 
     # ----------------------------------------------------------------- I/O
     def to_dict(self) -> dict:

@@ -1,9 +1,11 @@
 """The ``shiftpsn`` command line (docs/CONTRACT.md section 4).
 
-Each subcommand lives in the package that does its job, in a module with ``add_arguments(parser)``
-and ``run(args)``; this dispatcher imports only the one that is asked for, so ``shiftpsn golden``
-does not pay for torch or amaranth. Exit codes: 0 success, 2 bad input (one line, no traceback),
-1 a check that failed.
+Each subcommand is one module of this package, ``shiftpsn/cli/<name>.py`` (``rtl-run`` ->
+``rtl_run.py``; ``synth --net`` has its own ``synth_net.py``), with ``add_arguments(parser)`` and
+``run(args)``; it parses and checks the user's input and calls the package that does the job (golden,
+hdl, sim, synth, flow). Options shared by several subcommands are in ``args.py``. This dispatcher
+imports only the module that is asked for, so ``shiftpsn golden`` does not pay for torch or amaranth.
+Exit codes: 0 success, 2 bad input (one line, no traceback), 1 a check that failed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from shiftpsn.base.paths import ensure_tool_caches
 #: subcommand -> (module, one-line help)
 COMMANDS = {
     "golden": ("shiftpsn.cli.golden", "run the bit-exact integer model of a core (--spec) or network (--net)"),
-    "generate": ("shiftpsn.cli.generate", "generate the core's Verilog (and CORE.json) from a spec"),
+    "generate": ("shiftpsn.cli.generate", "generate the Verilog and its description of a core (--spec) or network (--net)"),
     "rtl-run": ("shiftpsn.cli.rtl_run", "run a stimulus through the Verilog in a real simulator"),
     "regress": ("shiftpsn.cli.regress", "co-simulate the Verilog against the golden model"),
     "synth": ("shiftpsn.cli.synth", "synthesize area / timing / energy reports"),

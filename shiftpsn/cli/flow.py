@@ -1,19 +1,23 @@
 """``shiftpsn flow [--output-dir DIR] [--mode network|layer]``: the main job on the built-in default.
 
 ``--mode network`` (the default, ``make demo``): a whole trained network to verified, synthesized
-Verilog (shiftpsn.flow.network). ``--mode layer``: the one-layer flow (shiftpsn.flow)."""
+Verilog. ``--mode layer``: one neuron layer as a core (the flow of 0.1). Both are step lists of
+shiftpsn.flow; the defaults live in shiftpsn.flow.config."""
 
 from pathlib import Path
 
 from shiftpsn.base import limits
 from shiftpsn.base.paths import check_writable_dir
 from shiftpsn.flow import FlowConfig, run_flow
-from shiftpsn.flow.network import NetworkFlowConfig, run_network_flow
+from shiftpsn.flow.config import default
 
 from .args import add_seed, int_range
 
-_DEFAULT = FlowConfig()
-_NET = NetworkFlowConfig()
+_NET = FlowConfig(mode="network")
+
+
+def _both(key: str) -> str:
+    return f"default {default('network', key)}; layer mode {default('layer', key)}"
 
 
 def add_arguments(p):
@@ -22,18 +26,16 @@ def add_arguments(p):
                         "as a core (the flow of 0.1)")
     p.add_argument("--output-dir", type=Path, default=_NET.output_dir,
                    help=f"where every artifact goes (default {_NET.output_dir})")
-    p.add_argument("--epochs", type=int_range(1, 100_000), default=None,
-                   help=f"training epochs (default {_NET.epochs}; layer mode {_DEFAULT.epochs})")
+    p.add_argument("--epochs", type=int_range(1, 100_000), default=None, help=f"training epochs ({_both('epochs')})")
     p.add_argument("--width", type=int_range(1, limits.MAX_TRAIN_WIDTH), default=None,
-                   help=f"channels per layer (default {_NET.width}; layer mode {_DEFAULT.width})")
-    p.add_argument("--order", type=int_range(1, limits.MAX_TRAIN_ORDER), default=_DEFAULT.order,
+                   help=f"channels per layer ({_both('width')})")
+    p.add_argument("--order", type=int_range(1, limits.MAX_TRAIN_ORDER), default=_NET.order,
                    help="neuron order k (default %(default)s)")
-    add_seed(p, _DEFAULT.seed, "training")
-    p.add_argument("--sim", choices=("icarus", "verilator"), default=None,
-                   help=f"simulator (default {_NET.sim}; layer mode {_DEFAULT.sim})")
+    add_seed(p, _NET.seed, "training")
+    p.add_argument("--sim", choices=("icarus", "verilator"), default=None, help=f"simulator ({_both('sim')})")
     p.add_argument("--test-subset", type=int_range(2), default=None,
                    help="use only the first N test samples (quick runs; default: the whole test set)")
-    p.add_argument("--targets", default=",".join(_DEFAULT.targets),
+    p.add_argument("--targets", default=",".join(_NET.targets),
                    help="synthesis targets, comma separated (default %(default)s)")
     p.add_argument("--lanes", type=int_range(1), default=None,
                    help=f"network mode: dense outputs and neurons computed per cycle in each layer "
@@ -46,13 +48,8 @@ def run(args):
 
     targets = parse_targets(args.targets)
     check_writable_dir(args.output_dir)  # before any work
-    base = _NET if args.mode == "network" else _DEFAULT
-    common = dict(output_dir=args.output_dir, targets=targets, order=args.order, seed=args.seed,
-                  epochs=args.epochs or base.epochs, width=args.width or base.width, sim=args.sim or base.sim,
-                  test_subset=args.test_subset, retrain=args.retrain)
-    if args.mode == "layer":
-        run_flow(FlowConfig(**common))
-        return 0
-    lanes = args.lanes or _NET.dense_lanes
-    run_network_flow(NetworkFlowConfig(**common, dense_lanes=lanes, psn_lanes=lanes))
+    lanes = {} if args.lanes is None else {"dense_lanes": args.lanes, "psn_lanes": args.lanes}
+    run_flow(FlowConfig(mode=args.mode, output_dir=args.output_dir, targets=targets, order=args.order,
+                        seed=args.seed, epochs=args.epochs, width=args.width, sim=args.sim,
+                        test_subset=args.test_subset, retrain=args.retrain, **lanes))
     return 0

@@ -1,11 +1,12 @@
-"""``shiftpsn generate --spec SPEC.json --output CORE.v [--top NAME]``: the core's Verilog and CORE.json;
-``shiftpsn generate --net NET.json --output NET.v [--top NAME]``: a whole network's Verilog and NET.network.json."""
+"""``shiftpsn generate --spec SPEC.json --output CORE.v [--top NAME]``: the core's Verilog and its description
+CORE.core.json; ``shiftpsn generate --net NET.json --output NET.v [--top NAME]``: a whole network's Verilog and
+NET.network.json (the design description, docs/CONTRACT.md section 3)."""
 
 from __future__ import annotations
 
 import time
 
-from shiftpsn.base.paths import description_path
+from shiftpsn.base.description import description_path
 from shiftpsn.base.spec import CoreSpec
 
 from .args import add_spec_or_net
@@ -52,7 +53,7 @@ def _run_network(args) -> int:
 
     net = NetworkSpec.load(args.net)  # SpecError / UsageError -> exit 2, one line
     from shiftpsn.hdl.generate import check_top_name
-    from shiftpsn.hdl.network import network_description_path, write_network_verilog
+    from shiftpsn.hdl.network import write_network_verilog
 
     if args.top is not None:
         check_top_name(args.top)
@@ -65,6 +66,6 @@ def _run_network(args) -> int:
 
     info = write_network_verilog(net, args.output, top=args.top, inputs=[args.net], progress=progress)
     cps = info["cycles_per_step"]
-    print(f"wrote {args.output} and {network_description_path(args.output)} (top {info['top']}, arith "
+    print(f"wrote {args.output} and {description_path(args.output, 'network')} (top {info['top']}, arith "
           f"{info['arith']}, {cps['min']}..{cps['max']} cycles per time step) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -36,7 +36,7 @@ SWITCHING_STEPS = 8
 
 def run_network(args, targets: tuple) -> int:
     from shiftpsn.base.network import NetworkSpec
-    from shiftpsn.hdl.network import network_arith, with_arith, write_network_verilog
+    from shiftpsn.hdl.network import write_network_verilog
     from shiftpsn.synth.network import synthesize_network
     from shiftpsn.synth.tools import check_synth_tools
 
@@ -47,7 +47,7 @@ def run_network(args, targets: tuple) -> int:
     if bad:
         raise UsageError(f"--net: network synthesis supports {', '.join(NET_TARGETS)}, not {bad[0]}")
     net = NetworkSpec.load(args.net)
-    if args.baseline == "mac" and network_arith(net) == "mac":
+    if args.baseline == "mac" and net.arith == "mac":
         raise UsageError("--baseline mac: the network is already the mac variant")
     lib = check_liberty(args.liberty) if "asic" in targets else None
     check_synth_tools(targets, activity=False)
@@ -55,7 +55,7 @@ def run_network(args, targets: tuple) -> int:
     check_writable_dir(out)
     progress = Progress("synth", quiet=args.quiet)
     x, x_desc = _stimulus(args, net) if "asic" in targets and not args.no_switching else (None, "")
-    variants = [("shift", net)] + ([("mac", with_arith(net, "mac"))] if args.baseline else [])
+    variants = [("shift", net)] + ([("mac", net.with_arith("mac"))] if args.baseline else [])
     results = {}
     for name, variant in variants:
         verilog = out / name / "net.v"

@@ -1,6 +1,6 @@
-"""The whole-network flow: ``shiftpsn flow`` (the default mode) and ``make demo``.
+"""The whole-network flow (``shiftpsn flow``, the default mode, and ``make demo``).
 
-Stages, each verified against the one before it, each timed::
+Steps (:data:`NETWORK_STEPS`), each verified against the one before it::
 
     1 train     a seq-digits network of mul-free PSN layers                 DIR/train/model.pt, results.json
                 (reused when DIR/train holds a checkpoint of the same configuration)
@@ -8,7 +8,8 @@ Stages, each verified against the one before it, each timed::
                 dense weights, golden.export_network); the test set as        x.npy, labels.npy, golden.npz
                 integer inputs; float / quantized / integer accuracy
     3 generate  the network's Verilog (hdl.network), each layer's lanes     DIR/net/net.v, net.network.json
-                chosen for a small FPGA; and its mac baseline                 DIR/net/mac.v (reused if same)
+                chosen for a small FPGA; and its mac baseline; its cycles     DIR/net/mac.v (reused if same)
+                per time step checked against the layer protocol's
     4 cosim     the Verilog in Verilator (or Icarus) on every test sample:  DIR/cosim/rtl.npz, cosim.json
                 every logit, class and neuron layer's spikes checked          (reused if same)
                 against the integer model; cycles per sample measured
@@ -19,135 +20,15 @@ Stages, each verified against the one before it, each timed::
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from shiftpsn.base.errors import CheckFailed, UsageError
+from shiftpsn.base.errors import CheckFailed
 from shiftpsn.base.paths import atomic_write, json_text
-from shiftpsn.base.tools import check_liberty
 
-from . import Stages, _train
-
-
-@dataclass(frozen=True)
-class NetworkFlowConfig:
-    """The built-in default of ``make demo``: a 3 x 64 network, accurate on seq-digits (0.93 after 20
-    epochs), whose hardware (one dense output and one neuron per cycle in each layer) fits an iCE40
-    HX8K (not the UP5K: about 6,180 logic cells against 5,280). d = 1 in every layer (``fixed``): the
-    sawtooth's d = 3 layer needs a 3x deeper history, one block RAM per 16 bits of word, and the network
-    then needs 35 block RAMs, more than any iCE40 has."""
-
-    output_dir: Path = Path("out/demo")
-    task: str = "seq-digits"
-    order: int = 4
-    dilation: str = "fixed"
-    width: int = 64
-    layers: int = 3
-    epochs: int = 20
-    lr: float = 1e-2
-    seed: int = 0
-    weight_bits: int = 8
-    dense_lanes: int = 1
-    psn_lanes: int = 1
-    sim: str = "verilator"
-    targets: tuple = ("ice40", "asic")
-    clock_mhz: float = 100.0
-    test_subset: int | None = None
-    retrain: bool = False
-
-
-def run_network_flow(cfg: NetworkFlowConfig) -> dict:
-    """Run every stage; return the summary dict (also written to DIR/summary.json)."""
-    out = Path(cfg.output_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--output-dir {out} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    _check_tools(cfg)
-    st = Stages()
-    s: dict = {"mode": "network",
-               "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in cfg.__dict__.items()}}
-
-    t = st.start(1, "train", f"{cfg.task}, mul-free PSN k={cfg.order} ({cfg.dilation} dilations), "
-                 f"{cfg.layers} x {cfg.width} channels, {cfg.epochs} epochs")
-    ckpt, train_result, reused = _train(cfg, out / "train")
-    s["train"] = {"checkpoint": str(ckpt), "reused": reused, "test_acc": train_result["test_acc"],
-                  "seconds": train_result.get("seconds")}
-    st.done("train", t, f"{'reused ' if reused else ''}{ckpt} (test accuracy {train_result['test_acc']:.4f})")
-
-    t = st.start(2, "export", "the whole network -> integers; the test set -> integer inputs")
-    net, x, labels, meta = _export(cfg, ckpt, out / "net")
-    acc = meta["accuracy"]
-    s["export"] = {k: meta[k] for k in ("weight_bits", "exact_quantized_float", "agreement_integer_quantized",
-                                        "firing_rates", "quantization", "first_layer")}
-    s["export"]["network"] = str(out / "net" / "net.json")
-    st.done("export", t, f"{len(net.layers)} layers, {x.shape[0]} test samples x {x.shape[1]} steps; accuracy "
-            f"float {acc['float']:.4f}, quantized {acc['quantized']:.4f}, integer {acc['integer']:.4f}")
-
-    t = st.start(3, "generate", f"Verilog of the network and its mac baseline (lanes: dense {cfg.dense_lanes}, "
-                 f"neuron {cfg.psn_lanes})")
-    desc, gen_reused = _generate(net, out / "net")
-    s["generate"] = {"verilog": str(out / "net" / "net.v"), "baseline": str(out / "net" / "mac.v"),
-                     "reused": gen_reused, "cycles_per_step": desc["cycles_per_step"],
-                     "latency_bound": desc["latency"]["max"], "layers": desc["layers"]}
-    cps = desc["cycles_per_step"]
-    st.done("generate", t, f"{'reused ' if gen_reused else ''}{out / 'net' / 'net.v'} (top {desc['top']}, "
-            f"{cps['min']}..{cps['max']} cycles per time step)")
-
-    t = st.start(4, "cosim", f"{cfg.sim}: the whole network on {x.shape[0]} test samples, every logit, "
-                 "class and spike against the integer model")
-    s["cosim"] = _cosim(cfg, net, x, out)
-    c = s["cosim"]
-    st.done("cosim", t, f"{'reused: ' if c['reused'] else ''}{c['samples_identical']}/{c['samples']} samples "
-            f"identical to golden ({c['logits_checked']:,} logits, {c['spikes_checked']:,} spikes), "
-            f"{c['cycles_per_sample']:.0f} cycles per sample")
-
-    t = st.start(5, "synth", f"{', '.join(cfg.targets)}: the shift network and its mac baseline")
-    s["synth"] = _synth(cfg, x, c["cycles_per_step"], out, net)
-    st.done("synth", t, "; ".join(_synth_line(tg, r) for tg, r in s["synth"].items()))
-
-    t = st.start(6, "summary", "accuracies, resources, Fmax, throughput, energy; plots")
-    rtl_correct = int(c["rtl_correct"])
-    s["accuracy"] = {"float": acc["float"], "quantized": acc["quantized"], "integer": acc["integer"],
-                     "rtl": rtl_correct / c["samples"], "test_samples": c["samples"],
-                     "rtl_equals_integer": c["classes_equal"] == c["samples"]}
-    s.update(_figures(s, c, cfg))
-    s["stage_seconds"] = st.times
-    from .summary import write_network_summary
-
-    paths = write_network_summary(s, out, train_result)
-    st.done("summary", t, ", ".join(str(p) for p in paths))
-    s["stage_seconds"]["total"] = time.monotonic() - st.t0
-    atomic_write(out / "summary.json", json_text(s))
-    a = s["accuracy"]
-    print(f"[flow] all stages done in {s['stage_seconds']['total']:.1f} s: accuracy rtl {a['rtl']:.4f} = integer "
-          f"{a['integer']:.4f} (quantized {a['quantized']:.4f}, float {a['float']:.4f}); read {out / 'summary.md'}",
-          flush=True)
-    return s
-
-
-def _check_tools(cfg) -> None:
-    """Fail before training when a later stage's tool is missing (exit 2, naming the package)."""
-    from shiftpsn.sim.runner import check_simulator
-    from shiftpsn.synth.tools import check_synth_tools
-
-    check_simulator(cfg.sim)
-    check_synth_tools(cfg.targets, activity="asic" in cfg.targets)
-    if "asic" in cfg.targets:
-        check_liberty(None)
-
-
-def _sha(*parts) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p if isinstance(p, bytes) else str(p).encode())
-        h.update(b"\0")
-    return h.hexdigest()
+from .config import FlowConfig
+from .steps import Done, Step, cached, describe_train, generator_sources, train_step
 
 
 def _fits(n: int, most: int) -> int:
@@ -156,28 +37,26 @@ def _fits(n: int, most: int) -> int:
 
 
 def hardware_lanes(net, dense_lanes: int, psn_lanes: int):
-    """``net`` with every dense layer's ``lanes`` = the largest divisor of O <= ``dense_lanes`` and every
-    neuron layer's = the largest divisor of C <= ``psn_lanes`` (results never depend on lanes)."""
-    from shiftpsn.base.network import DenseLayer, NetworkSpec
+    """``net`` with every synapse layer's ``lanes`` = the largest divisor of its outputs <= ``dense_lanes``
+    and every neuron layer's = the largest divisor of its neurons <= ``psn_lanes`` (results never depend
+    on lanes)."""
+    from shiftpsn.base.network import NetworkSpec
 
-    layers = []
-    for layer in net.layers:
-        if isinstance(layer, DenseLayer):
-            layers.append(DenseLayer(layer.weight, layer.bias, name=layer.name,
-                                     lanes=_fits(layer.out_features, dense_lanes)))
-        else:
-            lanes = _fits(layer.channels, psn_lanes)
-            layers.append(layer.replace(lanes=layer.channels if layer.channels // lanes < 2 else lanes))
-    return NetworkSpec(input_width=net.input_width, layers=tuple(layers), name=net.name)
+    cap = {"synapse": dense_lanes, "neuron": psn_lanes}
+    layers = tuple(layer.with_lanes(_fits(layer.out_features, cap[layer.role])) for layer in net.layers)
+    return NetworkSpec(input_width=net.input_width, layers=layers, name=net.name)
 
 
-def _export(cfg, ckpt: Path, d: Path):
+# ----------------------------------------------------------------------------- 2 export
+def export_step(cfg: FlowConfig, ctx: dict) -> Done:
     from shiftpsn.base.network import save_network_results
     from shiftpsn.golden.export_network import export_network
     from shiftpsn.golden.network import run_network
 
+    d = ctx["out"] / "net"
     d.mkdir(parents=True, exist_ok=True)
-    exp = export_network(ckpt, weight_bits=cfg.weight_bits, name="shiftpsn_net", test_subset=cfg.test_subset)
+    exp = export_network(ctx["checkpoint"], weight_bits=cfg.weight_bits, name="shiftpsn_net",
+                         test_subset=cfg.test_subset)
     net = hardware_lanes(exp.net, cfg.dense_lanes, cfg.psn_lanes)
     if not np.array_equal(exp.predictions["integer"], exp.predictions["quantized"]) and exp.metadata[
             "exact_quantized_float"]:
@@ -191,55 +70,71 @@ def _export(cfg, ckpt: Path, d: Path):
     atomic_write(d / "labels.npy", lambda f: np.save(f, exp.labels))
     atomic_write(d / "export.json", json_text(exp.metadata))
     save_network_results(d / "golden.npz", gold.logits, gold.classes, gold.spikes)
-    return net, exp.x, exp.labels, exp.metadata
+    ctx.update(net=net, x=exp.x)
+    meta, acc = exp.metadata, exp.metadata["accuracy"]
+    ctx["accuracy"] = acc
+    s = ctx["summary"]["export"] = {k: meta[k] for k in ("weight_bits", "exact_quantized_float",
+                                                          "agreement_integer_quantized", "firing_rates",
+                                                          "quantization", "first_layer")}
+    s["network"] = str(d / "net.json")
+    return Done(f"{len(net.layers)} layers, {exp.x.shape[0]} test samples x {exp.x.shape[1]} steps; accuracy "
+                f"float {acc['float']:.4f}, quantized {acc['quantized']:.4f}, integer {acc['integer']:.4f}")
 
 
-def _generate(net, d: Path) -> tuple[dict, bool]:
-    """net.v + net.network.json and mac.v + mac.network.json; reused when key.json shows the same network."""
-    from shiftpsn.hdl.network import network_description_path, with_arith, write_network_verilog
+# ----------------------------------------------------------------------------- 3 generate
+def generate_step(cfg: FlowConfig, ctx: dict) -> Done:
+    """net.v + net.network.json and mac.v + mac.network.json; reused for the same network and generator."""
+    from shiftpsn.base.description import description_path
+    from shiftpsn.hdl.network import write_network_verilog
 
-    key = {"net_sha256": _sha(net.to_json()), "generator": _generator_sha()}
-    key_path = d / "generate_key.json"
-    files = [d / "net.v", d / "mac.v", network_description_path(d / "net.v"), network_description_path(d / "mac.v")]
-    if key_path.is_file() and json.loads(key_path.read_text()) == key and all(p.is_file() for p in files):
-        return json.loads(files[2].read_text()), True
-    key_path.unlink(missing_ok=True)
-    desc = write_network_verilog(net, d / "net.v")
-    write_network_verilog(with_arith(net, "mac"), d / "mac.v", top="shiftpsn_net_mac")
-    atomic_write(key_path, json_text(key))
-    return desc, False
+    net, d = ctx["net"], ctx["out"] / "net"
+    files = [d / "net.v", d / "mac.v", description_path(d / "net.v", "network"),
+             description_path(d / "mac.v", "network")]
+
+    def compute():
+        desc = write_network_verilog(net, d / "net.v")
+        write_network_verilog(net.with_arith("mac"), d / "mac.v", top="shiftpsn_net_mac")
+        return desc
+
+    desc, reused = cached(d, "generate", {"net": net.to_json(), "generator": generator_sources()}, files, compute,
+                          noun="Verilog")
+    cps, model = desc["cycles_per_step"], net.cycles_per_step()
+    if (cps["min"], cps["max"]) != (model["min"], model["max"]):
+        raise CheckFailed(f"the network's Verilog takes {cps['min']}..{cps['max']} cycles per time step, the "
+                          f"layer protocol says {model['min']}..{model['max']}")
+    ctx["summary"]["generate"] = {"verilog": str(d / "net.v"), "baseline": str(d / "mac.v"), "reused": reused,
+                                  "cycles_per_step": cps, "latency_bound": desc["latency"]["max"],
+                                  "layers": desc["layers"]}
+    return Done(f"{'reused ' if reused else ''}{d / 'net.v'} (top {desc['top']}, {cps['min']}..{cps['max']} "
+                f"cycles per time step)", reused)
 
 
-def _generator_sha() -> str:
-    """Hash of the hardware generator's sources: a changed generator is not mistaken for the same Verilog."""
-    import shiftpsn.hdl as hdl
-
-    root = Path(hdl.__file__).parent
-    return _sha(*(p.read_bytes() for p in sorted(root.glob("*.py"))))
-
-
-def _cosim(cfg, net, x: np.ndarray, out: Path) -> dict:
+# ----------------------------------------------------------------------------- 4 cosim
+def cosim_step(cfg: FlowConfig, ctx: dict) -> Done:
     """The Verilog on every test sample: logits, classes and every neuron layer's spikes against the
-    integer model (DIR/net/golden.npz). Reused when cosim.json shows the same Verilog, inputs and simulator."""
+    integer model (DIR/net/golden.npz). Reused for the same Verilog, inputs, golden results and simulator."""
+    net, x, out = ctx["net"], ctx["x"], ctx["out"]
+    d = out / "cosim"
+    inputs = {"verilog": out / "net" / "net.v", "x": x, "golden": out / "net" / "golden.npz",
+              "labels": out / "net" / "labels.npy", "sim": cfg.sim}
+    c, reused = cached(d, "cosim", inputs, [d / "rtl.npz", d / "cosim.json"], lambda: _cosim(cfg, net, x, out),
+                       noun="co-simulation results")
+    c["reused"] = reused
+    ctx["summary"]["cosim"] = c
+    return Done(f"{'reused: ' if reused else ''}{c['samples_identical']}/{c['samples']} samples identical to "
+                f"golden ({c['logits_checked']:,} logits, {c['spikes_checked']:,} spikes), "
+                f"{c['cycles_per_sample']:.0f} cycles per sample", reused)
+
+
+def _cosim(cfg: FlowConfig, net, x: np.ndarray, out) -> dict:
     from shiftpsn.base.network import load_network_results, save_network_results
 
     d = out / "cosim"
     d.mkdir(parents=True, exist_ok=True)
-    verilog = (out / "net" / "net.v").read_bytes()
-    key = _sha(verilog, x.tobytes(), x.shape, cfg.sim)
     gold = load_network_results(out / "net" / "golden.npz", net)
-    rpath, jpath = d / "rtl.npz", d / "cosim.json"
-    result = json.loads(jpath.read_text()) if jpath.is_file() else None
-    reused = bool(result and result.get("key") == key and rpath.is_file())
-    if reused:
-        rtl = load_network_results(rpath, net)
-    else:
-        jpath.unlink(missing_ok=True)
-        rtl, verdict = _simulate(cfg, net, x, out / "net" / "net.v")
-        save_network_results(rpath, rtl["logits"], rtl["classes"],
-                             {L: rtl[f"spikes_{L}"] for L in net.neuron_indices})
-        result = {"key": key, "simulator": cfg.sim, "cycles": verdict.get("cycles"),
-                  "wall_s": verdict.get("wall_s")}
+    rpath = d / "rtl.npz"
+    rtl, verdict = _simulate(cfg, net, x, out / "net" / "net.v")
+    save_network_results(rpath, rtl["logits"], rtl["classes"], {L: rtl[f"spikes_{L}"] for L in net.neuron_indices})
     same = (rtl["logits"] == gold["logits"]).all(axis=(1, 2)) & (rtl["classes"] == gold["classes"])
     spikes_checked = 0
     for L in net.neuron_indices:
@@ -247,14 +142,15 @@ def _cosim(cfg, net, x: np.ndarray, out: Path) -> dict:
         spikes_checked += gold[f"spikes_{L}"].size
     labels = np.load(out / "net" / "labels.npy")
     B, T = x.shape[:2]
-    cycles = result["cycles"] or 0
-    result.update({"samples": B, "steps": T, "samples_identical": int(same.sum()),
-                   "classes_equal": int((rtl["classes"] == gold["classes"]).sum()),
-                   "rtl_correct": int((rtl["classes"] == labels).sum()),
-                   "logits_checked": int(gold["logits"].size), "spikes_checked": int(spikes_checked),
-                   "cycles_per_sample": cycles / B, "cycles_per_step": cycles / (B * T),
-                   "model_cycles_per_sample": {a: model_cycles(net, x, gold, a) for a in ("shift", "mac")}})
-    atomic_write(jpath, json_text(result))
+    cycles = verdict.get("cycles") or 0
+    result = {"simulator": cfg.sim, "cycles": verdict.get("cycles"), "wall_s": verdict.get("wall_s"),
+              "samples": B, "steps": T, "samples_identical": int(same.sum()),
+              "classes_equal": int((rtl["classes"] == gold["classes"]).sum()),
+              "rtl_correct": int((rtl["classes"] == labels).sum()),
+              "logits_checked": int(gold["logits"].size), "spikes_checked": int(spikes_checked),
+              "cycles_per_sample": cycles / B, "cycles_per_step": cycles / (B * T),
+              "model_cycles_per_sample": {a: model_cycles(net, x, a) for a in ("shift", "mac")}}
+    atomic_write(d / "cosim.json", json_text(result))
     if not same.all():
         b = int(np.argmin(same))
         what = next((f"spikes of layers[{L}]" for L in net.neuron_indices
@@ -262,11 +158,10 @@ def _cosim(cfg, net, x: np.ndarray, out: Path) -> dict:
         raise CheckFailed(f"RTL differs from golden on {B - int(same.sum())} of {B} samples; the first, "
                           f"sample {b}: {what} (class {int(rtl['classes'][b])}, golden {int(gold['classes'][b])}; "
                           f"{rpath} vs {out / 'net' / 'golden.npz'})")
-    result["reused"] = reused
     return result
 
 
-def _simulate(cfg, net, x: np.ndarray, verilog: Path) -> tuple[dict, dict]:
+def _simulate(cfg: FlowConfig, net, x: np.ndarray, verilog) -> tuple[dict, dict]:
     """(results arrays, the testbench's verdict) of the Verilog on ``x``, every step back to back."""
     from shiftpsn.sim.netcosim import cosimulate_network, file_network, network_results
     from shiftpsn.sim.traffic import Phase
@@ -280,69 +175,58 @@ def _simulate(cfg, net, x: np.ndarray, verilog: Path) -> tuple[dict, dict]:
     return network_results(o, net, B, T), o.verdict
 
 
-def model_cycles(net, x: np.ndarray, gold: dict, arith: str) -> float:
-    """Mean cycles per sample of the network (``arith`` "shift" or "mac") streaming ``x`` back to back,
-    from each stage's documented cycles for the data it sees (``DenseEngine.cycles_for``: the bits set
-    in each bit plane, or the nonzero inputs / spikes) and the slowest stage of each time step; the
-    co-simulation measures the shift network's real figure."""
-    from shiftpsn.hdl.network import NetworkTop
-
-    top = NetworkTop(net=net, arith=arith)
-    top._MustUse__silence = True  # only its stages' cycle figures are used
-    per_step = []
-    inputs = np.asarray(x, dtype=np.int64)
-    for L, layer in enumerate(net.layers):
-        if L % 2:
-            per_step.append(np.full(x.shape[:2], layer.beats_per_step))
-            inputs = gold[f"spikes_{L}"].astype(np.int64)
-            continue
-        eng = next(e for i, e in top.stages if i == L and hasattr(e, "cycles_for"))
-        if eng.bit_serial:
-            counts = [((inputs >> p) & 1).sum(-1) for p in range(eng.planes)]
-        else:
-            counts = [(inputs != 0).sum(-1)]
-        per_step.append(eng.groups * (1 + sum(np.maximum(1, c) for c in counts)))
-    last = net.layers[-1]
-    per_step.append(np.full(x.shape[:2], last.out_features // last.lanes))
-    return float(np.max(per_step, axis=0).sum(axis=1).mean())
+def model_cycles(net, x: np.ndarray, arith: str) -> float:
+    """Mean cycles per sample of the network (``arith`` "shift" or "mac") streaming ``x`` back to back:
+    each time step takes its slowest stage's cycles for the data it sees (the layer protocol's
+    ``step_cycles``: the bits set in each bit plane, or the nonzero inputs / spikes); the co-simulation
+    measures the shift network's real figure."""
+    return float(net.step_cycles(x, arith).sum(axis=1).mean())
 
 
+# ----------------------------------------------------------------------------- 5 synth
 #: Test samples the asic netlists are simulated on for the gate-level switching energy (one sample of
 #: the demo network is about 8,000 clock cycles, several minutes of Icarus).
 SWITCHING_SAMPLES = 1
 
 
-def _synth(cfg, x: np.ndarray, cycles_per_step: float, out: Path, net=None) -> dict:
-    """Target -> {"shift": entry, "mac": entry} (synth.network); reused when key.json shows the same
-    Verilog, targets, clock, liberty and activities. With ``net``, asic also gets the three energies,
-    the switching one on the first :data:`SWITCHING_SAMPLES` test samples."""
+def synth_step(cfg: FlowConfig, ctx: dict) -> Done:
+    """Target -> {"shift": entry, "mac": entry} (synth.network), asic with the three energies (the
+    switching one on the first :data:`SWITCHING_SAMPLES` test samples). A target whose tool failed
+    fails the step (exit 1, the tool's error line), never cached."""
+    from shiftpsn.base.tools import check_liberty
+
+    out, x = ctx["out"], ctx["x"]
+    d = out / "synth"
+    lib = check_liberty(None) if "asic" in cfg.targets else None
+    cycles_per_step = ctx["summary"]["cosim"]["cycles_per_step"]
+    inputs = {"verilog": [out / "net" / f"{n}.v" for n in ("net", "mac")], "targets": list(cfg.targets),
+              "clock_mhz": cfg.clock_mhz, "liberty": str(lib), "x": x, "cycles_per_step": round(cycles_per_step, 6),
+              "switching": SWITCHING_SAMPLES}
+    res, reused = cached(d, "synth", inputs, [d / "synth.json"],
+                         lambda: _synth(cfg, x, cycles_per_step, out, ctx["net"], lib), noun="reports")
+    ctx["summary"]["synth"] = res
+    return Done("; ".join(_synth_line(tg, r) for tg, r in res.items()), reused)
+
+
+def _synth(cfg: FlowConfig, x: np.ndarray, cycles_per_step: float, out, net, lib) -> dict:
+    import json
+    import sys
+
     from shiftpsn.base.progress import Progress
-    from shiftpsn.hdl.network import with_arith
     from shiftpsn.synth.network import input_activities, synthesize_network
 
     d = out / "synth"
-    lib = check_liberty(None) if "asic" in cfg.targets else None
     descs = {a: json.loads((out / "net" / f"{n}.network.json").read_text()) for a, n in (("shift", "net"),
                                                                                         ("mac", "mac"))}
-    key = {"verilog": [_sha((out / "net" / f"{n}.v").read_bytes()) for n in ("net", "mac")],
-           "targets": list(cfg.targets), "clock_mhz": cfg.clock_mhz, "liberty": str(lib),
-           "activity": _sha(x.tobytes(), round(cycles_per_step, 6)),
-           "switching": None if net is None else SWITCHING_SAMPLES}
-    key_path, rep_path = d / "key.json", d / "synth.json"
-    if key_path.is_file() and json.loads(key_path.read_text()) == key and rep_path.is_file():
-        print(f"[flow] synth: reusing the reports in {d} (same Verilog, targets and options)", flush=True)
-        return json.loads(rep_path.read_text())
-    key_path.unlink(missing_ok=True)
-    progress = Progress("synth", stream=__import__("sys").stdout)
+    progress = Progress("synth", stream=sys.stdout)
     res: dict = {t: {} for t in cfg.targets}
 
     def one(arith: str, name: str) -> dict:
         acts = input_activities(descs[arith], x, cycles_per_step) if lib is not None else None
-        variant = None if net is None else with_arith(net, arith)
         n = min(SWITCHING_SAMPLES, x.shape[0])
         return synthesize_network(out / "net" / f"{name}.v", descs[arith], cfg.targets, d / arith, progress,
                                   liberty_path=lib, clock_mhz=cfg.clock_mhz, activities=acts, label=arith,
-                                  net=variant, stimulus=None if net is None else x[:n],
+                                  net=net.with_arith(arith), stimulus=x[:n],
                                   stimulus_desc=f"the first {n} test sample(s) of {x.shape[0]}",
                                   cycles_per_step=cycles_per_step)
 
@@ -352,9 +236,25 @@ def _synth(cfg, x: np.ndarray, cycles_per_step: float, out: Path, net=None) -> d
         for arith, job in jobs.items():
             for t, e in job.result().items():
                 res[t][arith] = e
-    atomic_write(rep_path, json_text(res))
-    atomic_write(key_path, json_text(key))
+    atomic_write(d / "synth.json", json_text(res))
+    for t, r in res.items():
+        for arith, e in r.items():
+            if e.get("error"):
+                raise CheckFailed(f"synth {t} ({arith}) failed: {e['error']}")
     return res
+
+
+# ----------------------------------------------------------------------------- 6 summary
+def summary_step(cfg: FlowConfig, ctx: dict) -> Done:
+    from .summary import write_network_summary
+
+    s, c, acc = ctx["summary"], ctx["summary"]["cosim"], ctx["accuracy"]
+    s["accuracy"] = {"float": acc["float"], "quantized": acc["quantized"], "integer": acc["integer"],
+                     "rtl": int(c["rtl_correct"]) / c["samples"], "test_samples": c["samples"],
+                     "rtl_equals_integer": c["classes_equal"] == c["samples"]}
+    s.update(_figures(s, c, cfg))
+    paths = write_network_summary(s, ctx["out"], ctx["train_result"])
+    return Done(", ".join(str(p) for p in paths))
 
 
 def _synth_line(target: str, r: dict) -> str:
@@ -395,3 +295,15 @@ def _figures(s: dict, c: dict, cfg) -> dict:
     ice = s["synth"].get("ice40", {}).get("shift", {})
     fig["device"] = device_name("ice40", ice["device"]) if ice.get("device") else None
     return fig
+
+
+NETWORK_STEPS = [
+    Step("train", describe_train, train_step),
+    Step("export", lambda cfg, ctx: "the whole network -> integers; the test set -> integer inputs", export_step),
+    Step("generate", lambda cfg, ctx: f"Verilog of the network and its mac baseline (lanes: dense "
+                                      f"{cfg.dense_lanes}, neuron {cfg.psn_lanes})", generate_step),
+    Step("cosim", lambda cfg, ctx: f"{cfg.sim}: the whole network on {ctx['x'].shape[0]} test samples, every "
+                                   f"logit, class and spike against the integer model", cosim_step),
+    Step("synth", lambda cfg, ctx: f"{', '.join(cfg.targets)}: the shift network and its mac baseline", synth_step),
+    Step("summary", lambda cfg, ctx: "accuracies, resources, Fmax, throughput, energy; plots", summary_step),
+]

@@ -62,14 +62,19 @@ def write_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
               "two figures need not agree (see the synth reports' energy.activity.caveat). The gate-level "
               "switching energy simulates the asic netlist on the test-set currents and prices every net's real "
               "transitions with the liberty (synth/switching.py; the asic report explains the differences).", ""]
-    times = s["stage_seconds"]
-    lines += ["## Stage times", "", "| stage | seconds |", "|---|---|"]
-    lines += [f"| {k}{' (reused checkpoint)' if k == 'train' and s['train']['reused'] else ''} | {v:.1f} |"
-              for k, v in times.items()]
+    lines += stage_table(s)
     lines += ["", "## Plots", "", "![training](training.png)", "", "![shift vs mac](shift_vs_mac.png)", ""]
     path = out / "summary.md"
     atomic_write(path, "\n".join(lines))
     return [path, *plots]
+
+
+def stage_table(s: dict) -> list[str]:
+    """The stage-times table: a step that reused an earlier run's outputs says so instead of a time."""
+    reused = set(s.get("reused_steps", ()))
+    lines = ["## Stage times", "", "| stage | seconds |", "|---|---|"]
+    lines += [f"| {k} | {'reused' if k in reused else f'{v:.1f}'} |" for k, v in s["stage_seconds"].items()]
+    return lines
 
 
 def _plot_training(result: dict, path: Path) -> Path:
@@ -192,10 +197,8 @@ def write_network_summary(s: dict, out: Path, train_result: dict) -> list[Path]:
               "inputs, one time step per cycles-per-step cycles, internal nets propagated probabilistically) x "
               "cycles per sample / clock. The mac baseline's first layer multiplies instead of walking bit planes, so "
               f"it needs fewer cycles: {_fmt(s.get('cycles_per_sample_mac'), '{:.0f}')} per sample (the measured "
-              "figure scaled by the stages' cycle model, shiftpsn.flow.network.model_cycles).", ""]
-    lines += ["## Stage times", "", "| stage | seconds |", "|---|---|"]
-    lines += [f"| {k}{' (reused checkpoint)' if k == 'train' and s['train']['reused'] else ''} | {v:.1f} |"
-              for k, v in s["stage_seconds"].items()]
+              "figure scaled by the layers' cycle model, shiftpsn.flow.network.model_cycles).", ""]
+    lines += stage_table(s)
     lines += ["", "## Plots", "", "![training](training.png)", "", "![shift vs mac](shift_vs_mac.png)", ""]
     path = out / "summary.md"
     atomic_write(path, "\n".join(lines))
