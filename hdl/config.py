@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from shiftpsn.base.spec import CoreSpec
 
 from .layouts import tap_word_layout
+from .names import register_entry
 
 __all__ = ["config_signature", "RuntimeWeights"]
 
@@ -71,6 +72,12 @@ class RuntimeWeights(wiring.Component):
         shifter stage), so it is not counted: synthesis removes it."""
         per_tap = s.mac_weight_width if s.arith == "mac" else s.shift_range.bit_length() + 2
         return s.channels * s.order * per_tap + s.channels * s.threshold_width
+
+    @staticmethod
+    def names_of(s: CoreSpec) -> dict:
+        """The name map (:mod:`shiftpsn.hdl.names`): one register vector ``weights<c>`` per channel."""
+        return {"registers": [register_entry(f"weights{c}", "config", width=s.weight_register(c)[1], index=c)
+                              for c in range(s.channels)]}
 
     def elaborate(self, platform):
         m = Module()

@@ -12,6 +12,7 @@ from shiftpsn.base.spec import CoreSpec
 from .config import RuntimeWeights, config_signature
 from .lane import ChannelLane, lane_depth
 from .layouts import input_layout, output_layout
+from .names import lane_entry, merge, register_entry, under
 
 __all__ = ["ShiftPSNCore"]
 
@@ -84,6 +85,8 @@ class ShiftPSNCore(wiring.Component):
             members["cfg"] = In(config_signature(spec))
         super().__init__(members)
 
+    design_kind = "core"
+
     @property
     def spec(self) -> CoreSpec:
         return self._spec
@@ -127,6 +130,21 @@ class ShiftPSNCore(wiring.Component):
         }
         regs["total"] = sum(regs.values())
         return regs
+
+    def names(self) -> dict:
+        """The name map (:mod:`shiftpsn.hdl.names`): each lane with its delay line, the valid / first
+        flags beside the pipeline stages, and the runtime weight registers."""
+        s = self._spec
+        W = s.input_width
+        lines = [register_entry(f"lane{n}.delay_line.line", "delay_line", width=depth * W, index=n)
+                 for n, depth in enumerate(self.depths) if depth]
+        stages = [register_entry(f"{flag}_s{q}", f"stage_{flag}", width=1, index=q)
+                  for q in range(s.pipeline) for flag in ("valid", "first")]
+        own = {"memories": [], "registers": lines + stages,
+               "lanes": [lane_entry(f"lane{n}", index=n) for n in range(s.neurons)]}
+        if s.weights == "runtime":
+            return merge(own, under(RuntimeWeights.names_of(s), "weights"))
+        return own
 
     def elaborate(self, platform):
         m = Module()

@@ -55,6 +55,8 @@ from amaranth.lib.wiring import In, Out
 from shiftpsn.base.network import DenseLayer, signed_width
 from shiftpsn.base.spec import pack_fields
 
+from .names import memory_entry
+
 __all__ = ["DenseEngine", "step_layout", "spike_shape"]
 
 #: Element shape of a spike (0/1) input.
@@ -208,6 +210,33 @@ class DenseEngine(wiring.Component):
         """Bits of the weight ROM (G*I words of lanes*weight_width) and the bias ROM (G words)."""
         I = self._layer.in_features
         return self.groups * I * self._lanes * self.weight_width + self.groups * self._lanes * self.bias_width
+
+    # ----------------------------------------------------------------- the stage interface (shiftpsn.hdl.stages)
+    kind = "dense"
+    monitored = False
+
+    @property
+    def step_cycles(self) -> tuple[int, int]:
+        return self.cycles_per_step
+
+    @property
+    def latency_bound(self) -> int:
+        """A whole step's operations, then stage 1 and the output register."""
+        return self.cycles_per_step[1] + 2
+
+    def layer_entry(self, L: int) -> dict:
+        return {"index": L, "kind": "dense", "inputs": self._layer.in_features, "outputs": self._layer.out_features,
+                "lanes": self._lanes, "in_lanes": self._in_lanes,
+                "first_layer": ("bit-serial" if self.bit_serial else "multiplier") if L == 0 else None,
+                "weight_width": self.weight_width, "bias_width": self.bias_width, "acc_width": self.acc_width,
+                "out_width": self._out_width, "rom_bits": self.rom_bits, "cycles_per_step": list(self.cycles_per_step)}
+
+    def names(self) -> dict:
+        """The name map (:mod:`shiftpsn.hdl.names`): the weight and bias ROMs."""
+        I, L = self._layer.in_features, self._lanes
+        return {"memories": [memory_entry("weights", "weights", depth=self.groups * I, width=L * self.weight_width),
+                             memory_entry("biases", "biases", depth=self.groups, width=L * self.bias_width)],
+                "registers": []}
 
     # ----------------------------------------------------------------- hardware
     def _plane_mask(self, xs, plane):

@@ -1,16 +1,14 @@
-"""One channel's datapath: delay line, one term per tap, adder tree, comparator."""
+"""One channel of the parallel core: its delay line feeding the neuron datapath."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Value, signed
+from amaranth.hdl import Module, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import ceil_log2
 
 from shiftpsn.base.spec import CoreSpec
 
-from .adder_tree import PipelinedAdderTree, split_pipeline
-from .barrel_shift import barrel_shift_left
+from .datapath import NeuronDatapath
 from .delay_line import DelayLine
 from .layouts import tap_word_layout
 
@@ -32,17 +30,14 @@ class ChannelLane(wiring.Component):
         acc   = sum_i sign[i] * (X[t - (k-1-i)*d] << (shift[i] - exp_min))
         spike = acc >= threshold
 
-    ``acc`` and ``spike`` are combinational after the lane's ``spec.pipeline`` register stages (all
-    loading on ``advance``: in the adder tree, and at the most one more between each tap's sign/zero
-    select and its shifter, :func:`~shiftpsn.hdl.adder_tree.split_pipeline`); the core registers
-    them at its output.
+    A :class:`~shiftpsn.hdl.delay_line.DelayLine` (``delay_line``) holding the history the taps read,
+    in front of a :class:`~shiftpsn.hdl.datapath.NeuronDatapath` (``datapath``, ``per_beat=False``).
+    ``acc`` and ``spike`` are combinational after the datapath's ``spec.pipeline`` register stages
+    (loading on ``advance``); the core registers them at its output.
 
-    With ``channel=None`` the weights are runtime inputs (one lane module serves every channel):
-    ``arith = "shift"`` takes tap words and uses a barrel shifter per tap, ``arith = "mac"`` takes
-    integer weights and multiplies. With ``channel=c`` the weights of ``spec`` channel c are baked
-    in: a shift is wiring, a sign an add or a subtract (a multiplication by the constant integer
-    weight for ``arith = "mac"``), the threshold a constant, and the delay line ends at the oldest
-    nonzero tap.
+    With ``channel=None`` the weights are runtime inputs (one lane module serves every channel); with
+    ``channel=c`` the weights of ``spec`` channel c are baked in and the delay line ends at the oldest
+    nonzero tap (:func:`lane_depth`).
 
     Parameters
     ----------
@@ -74,11 +69,9 @@ class ChannelLane(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec, channel: int | None):
-        if channel is not None and not 0 <= channel < spec.channels:
-            raise ValueError(f"channel {channel} out of range for {spec.channels} channels")
         self._spec, self._channel = spec, channel
         self._depth = lane_depth(spec, channel)
-        self.register_bits = None  # pipeline flip-flops, counted when elaborated
+        self._datapath = NeuronDatapath(spec=spec, channel=channel, per_beat=False)
         k = spec.order
         members = {"x": In(signed(spec.input_width)), "first": In(1), "shift": In(1), "advance": In(1)}
         if channel is None and spec.arith == "mac":
@@ -97,6 +90,12 @@ class ChannelLane(wiring.Component):
         return self._depth
 
     @property
+    def register_bits(self) -> int | None:
+        """The datapath's pipeline flip-flops (None until elaborated); the delay line is
+        :attr:`storage_bits`."""
+        return self._datapath.register_bits
+
+    @property
     def clocked(self) -> bool:
         """Whether the lane has flip-flops (and so ``clk`` / ``rst`` ports once converted): a delay
         line or a pipeline stage; a k = 1 lane without pipeline is pure logic."""
@@ -110,40 +109,11 @@ class ChannelLane(wiring.Component):
         m = Module()
         s = self._spec
         m.submodules.delay_line = line = DelayLine(width=s.input_width, delays=s.tap_delays, depth=self._depth)
-        m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift)]
-
-        levels = ceil_log2(s.order)
-        operand_cut, cuts = split_pipeline(levels, s.pipeline)
-        tree = PipelinedAdderTree(m, levels=levels, cuts=cuts, enable=self.advance)
-        self._cut = tree if operand_cut else None
-        operands = [op for i in range(s.order) if (op := self._operand(m, i, line.taps[i])) is not None]
-        total, negative = tree.build(operands)
-        self.register_bits = tree.register_bits
-
-        m.d.comb += self.acc.eq(-total if negative else total)  # exact: acc never exceeds acc_width
-        threshold = self.threshold if self._channel is None else s.threshold_hw(self._channel)
-        m.d.comb += self.spike.eq(self.acc >= threshold)
-        return m
-
-    def _operand(self, m: Module, i: int, x: Value) -> tuple[Value, bool] | None:
-        """Tap i's adder-tree operand ``(value, negative)``, or None for a constant zero weight.
-
-        With the operand cut (the deepest ``pipeline``) the value entering the shifter or multiplier
-        is registered; the runtime weights need no register beside it (they change only while no
-        beat is in flight, the configuration rule)."""
-        s = self._spec
-        cut = self._cut.register if self._cut is not None else (lambda value, name: value)
-        if self._channel is None and s.arith == "mac":
-            return cut(x, f"op{i}") * self.weight[i], False
+        m.submodules.datapath = dp = self._datapath
+        m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift),
+                     dp.taps.eq(line.taps), dp.advance.eq(self.advance), self.acc.eq(dp.acc),
+                     self.spike.eq(dp.spike)]
         if self._channel is None:
-            word = self.tap[i]
-            # Sign and zero before the shifter: on input_width + 1 bits, not the shifted width.
-            signed_x = cut(Mux(word.zero, 0, Mux(word.neg, -x, x)), f"op{i}")
-            return barrel_shift_left(m, signed_x, word.amount, s.shift_range, name=f"term{i}"), False
-        amount = s.shift_amount(self._channel, i)
-        if amount is None:
-            return None
-        x = cut(x, f"op{i}")
-        if s.arith == "mac":
-            return x * Const(s.int_weight(self._channel, i), signed(s.mac_weight_width)), False
-        return x << amount, s.sign[self._channel][i] < 0  # a shift is wiring; a sign, add or subtract
+            weights = "weight" if s.arith == "mac" else "tap"
+            m.d.comb += [getattr(dp, weights).eq(getattr(self, weights)), dp.threshold.eq(self.threshold)]
+        return m

@@ -56,11 +56,9 @@ ASSERTIONS = {
 def core_latency(spec: CoreSpec) -> int:
     """CORE.json's ``latency`` of the core the generator makes for ``spec`` (cycles from an input
     handshake to its output beat, ``o__ready`` high), asked of the generator's core object."""
-    if spec.parallel:
-        from shiftpsn.hdl.core import ShiftPSNCore as Core
-    else:
-        from shiftpsn.hdl.engine import ShiftPSNEngine as Core
-    core = Core(spec=spec)
+    from shiftpsn.hdl.neuron_stage import neuron_layer
+
+    core = neuron_layer(spec)
     core._MustUse__silence = True  # built only to ask its latency
     return core.latency
 
@@ -308,7 +306,7 @@ def _inflight(spec: CoreSpec) -> list[str]:
 
 # ---------------------------------------------------------------------------------- k-induction
 def induction_invariants(spec: CoreSpec, latency: int | None = None, mode: str = "stream",
-                         loads: int = 0) -> tuple[list[str], list[str]] | None:
+                         loads: int = 0, names: dict | None = None) -> tuple[list[str], list[str]] | None:
     """Invariants that make k-induction of the miter (environment ``mode``) close, and the Yosys
     commands (after ``flatten``) that bind their probe wires to the core's registers; None where none
     are known.
@@ -317,23 +315,27 @@ def induction_invariants(spec: CoreSpec, latency: int | None = None, mode: str =
     with the reference's (histories, beats in flight, weights) survives any number of stalled cycles,
     so induction closes only when the miter states how they agree, naming the core's registers:
     known for the generated parallel core with at most one pipeline register (latency 1 or 2): each
-    lane's delay line ``dut.lane<n>.delay_line.line`` holds the reference's history of neuron n, newest
-    in the low bits; the core holds a beat exactly when the scoreboard does (``o__valid`` = ``cnt``,
-    and with a pipeline register :func:`_stage_invariants`); the
-    runtime core's weight registers ``dut.weights.weights<c>`` (fields packed as
+    lane's delay line holds the reference's history of neuron n, newest in the low bits; the core holds
+    a beat exactly when the scoreboard does (``o__valid`` = ``cnt``, and with a pipeline register
+    :func:`_stage_invariants`); the runtime core's weight registers (fields packed as
     ``CoreSpec.weight_register_fields``) hold their power-up value (``stream``) or, field by field, the
     word of the last load that wrote it (``weights``, shift arithmetic); no beat is in flight during a
     load; the miter's own counters stay in range. More pipeline registers and the engine's history
     memory would need invariants on the adder tree's partial sums and on the memory words, not
-    written here."""
-    from shiftpsn.hdl.lane import lane_depth
-
+    written here. The registers are found through the core's name map (``names``, the description's;
+    default :func:`shiftpsn.hdl.generate.core_names`): roles ``delay_line``, ``stage_valid`` /
+    ``stage_first``, ``config`` and the lanes' ``acc`` / ``spike``, each under the miter's ``dut``."""
     LAT = latency or core_latency(spec)
     if not spec.parallel or spec.pipeline > 1 or LAT != spec.pipeline + 1:
         return None
     runtime = spec.weights == "runtime"
     if runtime and mode == "weights" and spec.arith != "shift":
         return None  # the mac core's registers hold integer weights, not the written words
+    from shiftpsn.hdl.generate import core_names
+    from shiftpsn.hdl.names import select
+
+    names = core_names(spec) if names is None else names
+    one = {(e["role"], e["index"]): f"dut.{e['path']}" for e in names["registers"]}
     v = ["  // induction invariants: the core's registers (probes bound after flatten) against the reference",
          f"  always @* inv_run: assert(run <= {LAT});"]
     cmds = []
@@ -341,15 +343,15 @@ def induction_invariants(spec: CoreSpec, latency: int | None = None, mode: str =
         v.append("  always @* if (!init) inv_cnt: assert(cnt == o_valid);")
     else:  # one pipeline register: valid_s0, first_s0 and each lane's adder-tree stage
         v += _stage_invariants(spec)
-        cmds += ["connect -set probe_valid_s0 dut.valid_s0", "connect -set probe_first_s0 dut.first_s0"]
+        cmds += [f"connect -set probe_valid_s0 {one['stage_valid', 0]}",
+                 f"connect -set probe_first_s0 {one['stage_first', 0]}"]
         fields = ("acc", "spike") if spec.emit_acc else ("spike",)  # an unused probe is optimised away
-        cmds += [f"connect -set probe_{f}{n} dut.lane{n}.{f}" for n in range(spec.lanes) for f in fields]
-    for n in range(spec.neurons):
-        depth = lane_depth(spec, None if runtime else spec.neuron_channel(n))
-        if depth == 0:
-            continue
+        cmds += [f"connect -set probe_{f}{lane['index']} dut.{lane['ports'][f]}"
+                 for lane in names["lanes"] for f in fields]
+    for line in select(names, "registers", "delay_line"):
+        n, depth = line["index"], line["width"] // spec.input_width
         v.append(f"  wire [{depth * spec.input_width - 1}:0] probe_line{n};")
-        cmds.append(f"connect -set probe_line{n} dut.lane{n}.delay_line.line")
+        cmds.append(f"connect -set probe_line{n} dut.{line['path']}")
         hist = ", ".join(f"h{n}_{dl}" for dl in range(depth, 0, -1))
         v.append(f"  always @* if (!init) inv_line_{n}: assert(probe_line{n} == {{{hist}}});")
     if not runtime:
@@ -366,7 +368,7 @@ def induction_invariants(spec: CoreSpec, latency: int | None = None, mode: str =
         width = spec.weight_register(c)[1]
         v += [f"  wire [{width - 1}:0] probe_weights{c};",
               f"  always @* inv_weights_{c}: assert(probe_weights{c} == {{{', '.join(reversed(fields))}}});"]
-        cmds.append(f"connect -set probe_weights{c} dut.weights.weights{c}")
+        cmds.append(f"connect -set probe_weights{c} {one['config', c]}")
     if mode == "weights":
         v += [f"  always @* inv_wp: assert(wp <= {loads * NW});",
               f"  always @* if (wp < {NW}) inv_load_0: assert(cnt == 0);"]

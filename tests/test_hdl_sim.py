@@ -11,7 +11,7 @@ import pytest
 
 from shiftpsn.golden.integer import run as golden_run
 from shiftpsn.hdl.core import ShiftPSNCore
-from shiftpsn.hdl.pysim import simulate_amaranth
+from shiftpsn.hdl.simulator import simulate_amaranth
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import random_stimulus
 from shiftpsn.base.testing import random_spec

@@ -14,7 +14,7 @@ import pytest
 
 from shiftpsn.golden.integer import run as golden_run
 from shiftpsn.hdl.generate import write_verilog
-from shiftpsn.hdl.pysim import pack_input, unpack_output
+from shiftpsn.base.payload import int_strings, pack_inputs, unpack_outputs
 from shiftpsn.base import ports
 from shiftpsn.base.spec import CoreSpec, uniform_spec
 from shiftpsn.base.stimulus import random_stimulus
@@ -92,9 +92,10 @@ def test_core_json_describes_the_verilog(wide_cores):
     assert declared["i__payload"] == ("input", C * W + 1)
     assert declared["o__payload"] == ("output", C + 1 + C * A)
     assert declared["cfg__addr"][1] == spec.cfg_addr_width and declared["cfg__data"][1] == spec.cfg_data_width
-    assert info["input_payload"] == {"x": {"offset": 0, "width": C * W, "per_channel": W},
-                                     "first": {"offset": C * W, "width": 1, "per_channel": 1}}
-    assert info["output_payload"]["acc"] == {"offset": C + 1, "width": C * A, "per_channel": A}
+    assert info["input_payload"] == {"x": {"offset": 0, "width": C * W, "count": C, "per_element": W, "signed": True},
+                                     "first": {"offset": C * W, "width": 1}}
+    assert info["output_payload"]["acc"] == {"offset": C + 1, "width": C * A, "count": C, "per_element": A,
+                                             "signed": True}
     assert info["config"]["power_up"] == [list(w) for w in spec.config_words()]
     assert info["latency"] == spec.pipeline + 1
     assert info["storage_bits"] == 64 * 15 * 3 * 8
@@ -156,8 +157,8 @@ def _icarus_run(spec: CoreSpec, gen: CoreSpec, x: np.ndarray, work: Path, valid_
     runtime core; return the decoded output beats."""
     info = write_verilog(gen, work / "core.v", top="dut_core")
     B, T, C = x.shape
-    (work / "beats.hex").write_text("".join(f"{pack_input(spec, x[b, t], t == 0):x}\n"
-                                            for b in range(B) for t in range(T)))
+    first = np.tile(np.arange(T) == 0, B)
+    (work / "beats.hex").write_text("".join(f"{w:x}\n" for w in pack_inputs(spec, x.reshape(B * T, C), first)))
     runtime = spec.weights == "runtime"
     aw, dw = (spec.cfg_addr_width, spec.cfg_data_width) if runtime else (1, 1)
     words = spec.config_words() if runtime else []
@@ -176,10 +177,10 @@ def _icarus_run(spec: CoreSpec, gen: CoreSpec, x: np.ndarray, work: Path, valid_
     assert r.returncode == 0, r.stdout + r.stderr
     lines = (work / "out.hex").read_text().split()
     assert len(lines) == B * T, f"{len(lines)} output beats for {B * T} input beats"
-    decoded = [unpack_output(spec, int(w, 16)) for w in lines]
-    spikes = np.array([d[0] for d in decoded], dtype=np.uint8).reshape(B, T, C)
-    firsts = np.array([d[1] for d in decoded]).reshape(B, T)
-    acc = np.array([d[2] for d in decoded], dtype=np.int64).reshape(B, T, C) if spec.emit_acc else None
+    decoded = unpack_outputs(spec, int_strings([int(w, 16) for w in lines], ports.payload_width(ports.output_fields(spec))))
+    spikes = decoded["spikes"].reshape(B, T, C)
+    firsts = decoded["first"].reshape(B, T)
+    acc = decoded["acc"].reshape(B, T, C) if spec.emit_acc else None
     return spikes, acc, firsts
 
 
