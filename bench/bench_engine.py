@@ -28,7 +28,7 @@ def cases():
 def main(out_dir):
     from shiftpsn.base.stimulus import random_stimulus
     from shiftpsn.sim import runner
-    from shiftpsn.sim.cosim import cosimulate, generated_core
+    from shiftpsn.sim.cosim import cosimulate, generated
     from shiftpsn.sim.traffic import Phase
 
     rows = []
@@ -37,7 +37,7 @@ def main(out_dir):
             runner.check_simulator(sim)
         except Exception:  # noqa: BLE001 - fall back to Icarus where Verilator is missing
             sim = "icarus"
-        core = generated_core(spec)
+        core = generated(spec)
         x = random_stimulus(spec, np.random.default_rng(0), 1, STEPS)[0]
         out = cosimulate(core, x, [STEPS], [Phase(0, 1)], sim=sim, seed=0, fail_fast=False,
                          waves_on_failure=False)

@@ -30,11 +30,11 @@ def network():
 def main(out_dir):
     from shiftpsn.golden.network import run_network
     from shiftpsn.sim import runner
-    from shiftpsn.sim.netcosim import cosimulate_network, generated_network
+    from shiftpsn.sim.cosim import cosimulate, generated
     from shiftpsn.sim.traffic import Phase
 
     net = network()
-    rtl = generated_network(net)
+    rtl = generated(net)
     rows = []
     for sim, n in RUNS.items():
         t0 = time.perf_counter()
@@ -42,8 +42,8 @@ def main(out_dir):
         build_s = time.perf_counter() - t0
         x = np.random.default_rng(1).integers(0, 17, size=(n, T, net.in_features))
         t0 = time.perf_counter()
-        out = cosimulate_network(rtl, x.reshape(n * T, -1), [T] * n, [Phase(0, n)], sim=sim, check=True,
-                                 fail_fast=False, waves_on_failure=False)
+        out = cosimulate(rtl, x.reshape(n * T, -1), [T] * n, [Phase(0, n)], sim=sim, check=True,
+                         fail_fast=False, waves_on_failure=False)
         total = time.perf_counter() - t0
         assert out.mismatch is None, out.mismatch.report()
         v = out.verdict

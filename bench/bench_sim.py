@@ -20,11 +20,11 @@ def main(out_dir):
     from shiftpsn.base.spec import uniform_spec
     from shiftpsn.base.stimulus import random_stimulus
     from shiftpsn.sim import runner
-    from shiftpsn.sim.cosim import generated_core, cosimulate
+    from shiftpsn.sim.cosim import cosimulate, generated
     from shiftpsn.sim.traffic import Phase
 
     spec = uniform_spec(channels=64, order=4, dilation=2)
-    core = generated_core(spec)
+    core = generated(spec)
     rows = []
     for sim, steps in RUNS.items():
         t0 = time.perf_counter()

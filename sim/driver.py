@@ -1,12 +1,13 @@
-"""cocotb components for the core's ports: stream source (driver), stream sink (monitor),
-configuration writer.
+"""cocotb components for a design's ports: stream source (driver), stream sink, passive stream
+monitor, configuration writer. Each takes its port names from the design's description (a stream's
+``valid`` / ``ready`` / ``payload``, the configuration port's ``addr`` / ``data`` / ``we``).
 
 Handshake rule (docs/ARCHITECTURE.md): a beat moves at a rising edge where valid and ready are both
 high. The source and the sink are cycle-based: their ``step()`` runs once per rising edge, while the
 signals still show the values the flip-flops sampled at that edge; it first books the handshake that
 just happened, then drives the next cycle. One clock process (:class:`EdgeLoop`) steps every
 component, so a clock cycle costs one coroutine resumption, not one per component: that, and
-payloads as whole precomputed integers (``shiftpsn.sim.packing``), is what makes a 64-channel core fast.
+payloads as whole precomputed integers (``shiftpsn.base.payload``), is what makes a 64-channel core fast.
 """
 
 from __future__ import annotations
@@ -45,15 +46,26 @@ def _high(signal) -> bool:
         return False
 
 
-class StreamSource:
-    """Drives ``<prefix>__valid`` / ``<prefix>__payload`` from a queue of payloads and watches
-    ``<prefix>__ready``. Idle cycles come only between beats (valid never drops while a beat
-    waits), with probability ``gap.p`` per cycle."""
+class _Stream:
+    """The valid / ready / payload signals of a stream of ``handle`` (``ports``: their names)."""
 
-    def __init__(self, dut, prefix: str, rng: np.random.Generator):
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload")
+    def __init__(self, handle, ports: dict):
+        self.valid = getattr(handle, ports["valid"])
+        self.ready = getattr(handle, ports["ready"])
+        self.payload = getattr(handle, ports["payload"])
+        self.payloads: list[str] = []  # received payloads (binary strings, unpacked in bulk later)
+        self.epochs: list[int] = []    # the epoch (resets so far) each arrived in
+        self.epoch = 0
+
+
+class StreamSource(_Stream):
+    """Drives a stream's valid / payload from a queue of payloads and watches its ready. Idle cycles
+    come only between beats (valid never drops while a beat waits), with probability ``gap.p`` per
+    cycle."""
+
+    def __init__(self, dut, ports: dict, rng: np.random.Generator):
+        super().__init__(dut, ports)
+        self.name = ports["ready"]
         self.gap = Coin(rng)
         self.sent = 0  # beats accepted by the core, in total
         self.stalled: str | None = None
@@ -87,7 +99,7 @@ class StreamSource:
             else:
                 self._waited += 1
                 if self._waited >= self._timeout:
-                    self.stalled = f"i__ready stayed low for {self._waited} cycles"
+                    self.stalled = f"{self.name} stayed low for {self._waited} cycles"
                     self._offering = False
                     self._queue = []
                     self._done.set()
@@ -104,19 +116,14 @@ class StreamSource:
                     self._done.set()
 
 
-class StreamSink:
-    """Monitor of ``<prefix>__valid`` / ``<prefix>__payload`` that drives ``<prefix>__ready`` low
-    with probability ``stall.p`` per cycle. Received payloads are kept as binary strings, with the
-    ``epoch`` (number of resets so far) at which each arrived."""
+class StreamSink(_Stream):
+    """Takes a stream's beats, driving its ready low with probability ``stall.p`` per cycle. Received
+    payloads are kept as binary strings, with the ``epoch`` (number of resets so far) at which each
+    arrived."""
 
-    def __init__(self, dut, prefix: str, rng: np.random.Generator):
-        self.valid = getattr(dut, f"{prefix}__valid")
-        self.ready = getattr(dut, f"{prefix}__ready")
-        self.payload = getattr(dut, f"{prefix}__payload")
+    def __init__(self, dut, ports: dict, rng: np.random.Generator):
+        super().__init__(dut, ports)
         self.stall = Coin(rng)
-        self.payloads: list[str] = []
-        self.epochs: list[int] = []
-        self.epoch = 0
         self._ready_now = False
         self._want, self._reached = None, Event()
         self.ready.value = 0
@@ -156,8 +163,19 @@ class StreamSink:
         self._want = None
 
 
+class StreamMonitor(_Stream):
+    """Passive monitor of a stream inside the design: records every payload that moves (valid and
+    ready high at a rising edge), with the epoch it moved in."""
+
+    def step(self) -> None:
+        if _high(self.valid) and _high(self.ready):
+            self.payloads.append(str(self.payload.value))
+            self.epochs.append(self.epoch)
+
+
 class EdgeLoop:
-    """The one clock process: at every rising edge, step the sink, then the source."""
+    """The one clock process: at every rising edge, step each component in order (monitors, the sink,
+    then the source)."""
 
     def __init__(self, clk, *components):
         self.edge = RisingEdge(clk)
@@ -175,11 +193,11 @@ class EdgeLoop:
 
 
 class ConfigWriter:
-    """Writes (address, data) words through ``cfg__addr`` / ``cfg__data`` / ``cfg__we``, one per
-    cycle (docs/ARCHITECTURE.md, register map from ``CoreSpec.config_words``)."""
+    """Writes (address, data) words through the configuration port (``port``: its ``addr`` / ``data`` /
+    ``we`` names), one per cycle (docs/ARCHITECTURE.md, register map from ``CoreSpec.config_words``)."""
 
-    def __init__(self, dut, clk):
-        self.addr, self.data, self.we = dut.cfg__addr, dut.cfg__data, dut.cfg__we
+    def __init__(self, dut, clk, port: dict):
+        self.addr, self.data, self.we = (getattr(dut, port[k]) for k in ("addr", "data", "we"))
         self.edge = RisingEdge(clk)
         self.we.value = 0
 

@@ -220,7 +220,7 @@ def _induction_note(status: str, log: str, probes: list[str] | None) -> str:
 
 def prove(core, *, depth: int | None = None, loads: int = 1, output_dir: str | Path, induction: bool = False,
           timeout: float = 1800, reference_error: str | None = None) -> ProofResult:
-    """Prove ``core`` (a :class:`shiftpsn.sim.cosim.RTLCore`) against the reference: the ``stream``
+    """Prove ``core`` (a :class:`shiftpsn.sim.design.RTLDesign`) against the reference: the ``stream``
     proof (any traffic, power-up weights) to ``depth`` (default :func:`default_depth`), for runtime
     weights the ``weights`` proof (``loads`` solver-chosen weight sets written through the
     configuration port, any traffic; 0 skips it), and k-induction of the stream proof when

@@ -229,7 +229,7 @@ def check_replay(spec: CoreSpec, cycles: list[dict], record: list[dict]) -> Repl
 # ---------------------------------------------------------------------------------- the replay
 def replay(core, table: dict, *, sim: str = "icarus", latency: int | None = None) -> ReplayOutcome:
     """Replay a counterexample (:func:`beat_table` of its VCD) on ``core`` (a
-    :class:`shiftpsn.sim.cosim.RTLCore`) in cocotb, cycle by cycle, then drain it (``o__ready`` high,
+    :class:`shiftpsn.sim.design.RTLDesign`) in cocotb, cycle by cycle, then drain it (``o__ready`` high,
     no input) long enough for every outstanding beat; return the verdict (:func:`check_replay`)."""
     from . import runner
     from .formal_miter import core_latency

@@ -1,4 +1,4 @@
-"""The regression matrix: core parameters crossed by a pairwise covering design.
+"""The regression matrix: core parameters crossed by a pairwise covering design; random networks.
 
 The full cartesian product of the factors below is 4*4*3*3*2*2*2*2 = 2304 cores, each a separate
 Verilog build; a covering design in which every pair of factor values appears in at least one row
@@ -13,8 +13,9 @@ import itertools
 
 import numpy as np
 
+from shiftpsn.base.network import NetworkSpec
 from shiftpsn.base.spec import CoreSpec, max_pipeline
-from shiftpsn.base.testing import random_spec
+from shiftpsn.base.testing import random_network, random_spec
 
 #: factor -> levels (docs: the issue's matrix; "exp" narrow = one exponent, wide = 13 exponents)
 FACTORS: dict[str, list] = {
@@ -81,10 +82,7 @@ ENGINE_FACTORS: dict[str, list] = {
     "order": [1, 3, 8],
     "dilation": [1, 3],
     "input_width": [2, 8, 12],
-    "exp": ["narrow", "wide"],
-    "weights": ["runtime", "constant"],
-    "arith": ["shift", "mac"],
-    "pipeline": ["none", "max"],
+    **{k: FACTORS[k] for k in ("exp", "weights", "arith", "pipeline")},
 }
 
 
@@ -107,3 +105,28 @@ def engine_row_name(row: dict) -> str:
 
 
 ENGINE_MATRIX: list[dict] = pairwise(ENGINE_FACTORS)
+
+
+# ----------------------------------------------------------------------------------- random networks
+def random_hw_network(rng: np.random.Generator, *, hidden=(1, 3), width=(1, 12), inputs=(1, 8), outputs=(1, 6),
+                      input_width=(2, 8), weight_bits=(2, 10), order=(1, 6), arith: str | None = None,
+                      name: str = "regress_net") -> NetworkSpec:
+    """A random network (``shiftpsn.base.testing.random_network``) small enough to co-simulate quickly,
+    with a random ``lanes`` for every layer (parallel cores and engines, Regroups between layers whose
+    lanes differ), a random adder-tree ``pipeline`` per neuron layer and (``arith`` None) a random
+    ``arith``: "mac" for every neuron layer (the multiplier baseline) or "shift"."""
+    net = random_network(rng, hidden=hidden, width=width, inputs=inputs, outputs=outputs, input_width=input_width,
+                         weight_bits=weight_bits, order=order)
+    arith = arith or ("mac" if rng.random() < 0.3 else "shift")
+    layers = []
+    for layer in net.layers:
+        layer = layer.with_lanes(int(rng.choice(_divisors(layer.out_features))))
+        if layer.role == "neuron":  # a psn layer: the network's arithmetic, a random adder-tree pipeline
+            layer = layer.with_arith(arith)
+            layer = layer.replace(pipeline=int(rng.integers(0, layer.max_pipeline + 1)))
+        layers.append(layer)
+    return NetworkSpec(input_width=net.input_width, layers=tuple(layers), name=name)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]

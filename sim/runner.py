@@ -200,8 +200,8 @@ def _clear(bdir: Path) -> None:
 
 def run_test(plan_path: Path, sim: str, bdir: Path, top: str, test_dir: Path,
              waves: bool = False, test_module: str = "shiftpsn.sim.tb") -> Path:
-    """Run ``test_module`` (``shiftpsn.sim.tb``, or ``shiftpsn.sim.nettb`` for a network) on the built
-    design with the plan; return the simulation log path.
+    """Run ``test_module`` (the testbench ``shiftpsn.sim.tb``, or the counterexample replay
+    ``shiftpsn.sim.formal_tb``) on the built design with the plan; return the simulation log path.
 
     The test's own verdict is in the plan's results file; a simulator crash leaves none."""
     from .tb import PLAN_ENV

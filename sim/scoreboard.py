@@ -1,10 +1,22 @@
-"""Scoreboard: the ordered stream of output beats against ``shiftpsn.golden.integer.run``.
+"""Scoreboard: every stream the testbench watches against the golden model, in order, independent of
+latency, for a core and a network alike.
 
-The comparison does not depend on the core's latency: the hardware must produce, in order, one
-output beat per input beat, with the ``first`` flag, the spikes and (when emitted) the accumulators
-of the golden model. Between two resets (an *epoch*) the received beats must equal the expected
-ones exactly; an epoch ended by a reset with beats in flight must be a prefix of them (in-flight
-beats may be dropped by the reset, never corrupted or invented).
+Streams (named as in :attr:`shiftpsn.sim.design.RTLDesign.streams`, layouts from the description):
+
+* ``o``, the design's output: G beats per time step (beat g carries values g*lanes .. g*lanes + lanes - 1
+  of the step), each with the step's flags. A core's beat has ``spikes``, ``first`` and (emit_acc)
+  ``acc``; a network's ``logits``, ``first``, ``last``, and ``done`` on the final beat of a sequence's
+  ``last`` step, which also carries ``cls`` (argmax of the sums, lowest index on ties) and ``sums``
+  (sum over the sequence of each logit).
+* ``spikes_L``, the stream leaving neuron layer L inside a network: its ``x`` are the layer's spikes.
+
+The expected value of an output field comes from the golden model by the field's name
+(``Kind.golden``: per time step ``spikes`` / ``acc`` / ``logits`` / ``spikes_L``, per sequence ``cls`` /
+``sums``; a monitor's ``x`` is its stream's name); ``first``, ``last`` and ``done`` from the plan. Between
+two resets (an *epoch*) every stream must equal the expected one exactly; an epoch ended by a reset
+with beats in flight must be a prefix of it (beats in flight may be dropped by the reset, never
+corrupted or invented). The first difference is one :class:`Mismatch`: the earliest time step among
+all streams, the layer closest to the input first (the first wrong layer is where a fault lives).
 """
 
 from __future__ import annotations
@@ -13,9 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from shiftpsn.golden.integer import run as golden_run
-from shiftpsn.base.spec import CoreSpec
-
+from .kinds import kind_of
 from .traffic import Plan
 
 
@@ -62,110 +72,182 @@ class Mismatch:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
+#: Fields compared, in the order a difference within one beat is reported (flags first: a lost beat
+#: shows as one; a core's accumulator before its spikes: a wrong spike follows from a wrong acc).
+REPORT_ORDER = ("first", "last", "acc", "logits", "spikes", "x", "done", "cls", "sums")
+#: Flags of the plan, by time step; ``done`` marks the final beat of a sequence's last step.
+FLAGS = ("first", "last", "done")
+
+
 class Expected:
-    """Golden outputs of every driven beat of a plan, in stream order, grouped by epoch.
+    """Golden values of every driven time step of a plan.
 
-    A time step is ``beats_per_step`` beats of ``lanes`` neurons (shiftpsn.base.ports); the arrays
-    hold one row per beat: ``spikes`` / ``acc`` (beats, lanes), ``first``, ``sequence``, ``t`` and
-    ``step_beat`` (the beat's index g within its time step)."""
+    Per time step: ``sequence``, ``t``, ``first``, ``last`` and the golden model's arrays (a core:
+    ``spikes``, ``acc`` (N, C) or (N, P, C); a network: ``logits`` (N, O), ``spikes_L`` (N, C)); per
+    sequence (a network) ``cls`` and ``sums``; all readable as attributes. ``epochs``: (time steps
+    driven, exact?) per epoch. ``layouts``: the payload layout of every stream to check."""
 
-    def __init__(self, spec: CoreSpec, plan: Plan, x: np.ndarray):
-        self.spec = spec
+    def __init__(self, design, plan: Plan, x: np.ndarray):
+        self.design = design
+        kind = kind_of(design)
         starts = plan.starts
-        n = int(starts[-1])
-        G, L, N = spec.beats_per_step, spec.lanes, spec.neurons
-        spikes_steps = np.zeros((n, N), np.uint8)
-        acc_steps = np.zeros((n, N), np.int64)
-        step_sequence = np.repeat(np.arange(len(plan.lengths)), plan.lengths)
-        self.sequence = np.repeat(step_sequence, G)
-        self.t = np.repeat(np.arange(n) - starts[step_sequence], G)
-        self.step_beat = np.tile(np.arange(G), n)
+        n, S = int(starts[-1]), len(plan.lengths)
+        self.sequence = np.repeat(np.arange(S), plan.lengths)
+        self.t = np.arange(n) - starts[self.sequence]
+        self.first, self.last = plan.flags()
+        self.per_step: dict[str, np.ndarray] = {}
+        self.per_sequence: dict[str, np.ndarray] = {}
         # one golden call per distinct length, the sequences of that length as a batch
         by_len: dict[int, list[int]] = {}
         for b, length in enumerate(plan.lengths):
             by_len.setdefault(length, []).append(b)
         for length, seqs in by_len.items():
-            batch = np.stack([x[starts[b]:starts[b] + length] for b in seqs])
-            spikes, acc = golden_run(spec, batch)
-            for j, b in enumerate(seqs):
-                spikes_steps[starts[b]:starts[b] + length] = spikes[j].reshape(length, N)
-                acc_steps[starts[b]:starts[b] + length] = acc[j].reshape(length, N)
-        self.spikes = spikes_steps.reshape(n * G, L)
-        self.acc = acc_steps.reshape(n * G, L)
-        self.first = np.repeat(driven_first_flags(plan), G)
-        # epochs: (beat indices driven in it, exact?) -- a reset ends an epoch
+            steps, seqs_of = kind.golden(design, np.stack([x[starts[b]:starts[b] + length] for b in seqs]))
+            for name, v in steps.items():
+                out = self.per_step.setdefault(name, np.zeros((n, *v.shape[2:]), v.dtype))
+                for j, b in enumerate(seqs):
+                    out[starts[b]:starts[b] + length] = v[j]
+            for name, v in seqs_of.items():
+                self.per_sequence.setdefault(name, np.zeros((S, *v.shape[1:]), v.dtype))[seqs] = v
         self.epochs: list[tuple[np.ndarray, bool]] = []
         current: list[np.ndarray] = []
         for ph in plan.phases:
-            current.append(np.arange(*plan.hw_beats(ph)))
+            current.append(np.arange(*plan.steps(ph)))
             if ph.reset:
                 self.epochs.append((np.concatenate(current), False))
                 current = []
         self.epochs.append((np.concatenate(current) if current else np.zeros(0, int), True))
+        self.layouts = {name: s["fields"] for name, s in plan.streams.items() if name != "i"} \
+            or {"o": design.stream_fields("output")}
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        values = self.__dict__.get("per_step", {}) | self.__dict__.get("per_sequence", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    def key(self, stream: str, field: str) -> str:
+        """The golden array of a data field: by its name in ``o``, the stream's name for a monitor."""
+        return field if stream == "o" or field in self.per_sequence else stream
+
+    def beats_per_step(self, stream: str) -> int:
+        layout = self.layouts[stream]
+        f = next(f for f in layout if "count" in layout[f] and self.key(stream, f) in self.per_step)
+        return int(np.prod(self.per_step[self.key(stream, f)].shape[1:])) // layout[f]["count"]
+
+    def values(self, stream: str, field: str, rows: np.ndarray) -> np.ndarray:
+        """Expected values of ``field`` on the given beats (rows) of ``stream``."""
+        G = self.beats_per_step(stream)
+        step, g = rows // G, rows % G
+        if field == "done":
+            return ((self.last[step] == 1) & (g == G - 1)).astype(np.int64)
+        if field in FLAGS:
+            return getattr(self, field)[step]
+        if field in self.per_sequence:
+            return self.per_sequence[field][self.sequence[step]]
+        key = self.key(stream, field)
+        if key not in self.per_step:
+            raise ValueError(f"stream {stream}: no golden value for its field {field!r}")
+        flat = self.per_step[key].reshape(len(self.first) * G, -1)
+        return flat[rows]
+
+    def channel(self, stream: str, field: str, g: int, lane: int) -> tuple[int, int | None]:
+        """(channel, position or None) of a value: lane j of beat g is value g*lanes + j of its step."""
+        if field in self.per_sequence:
+            return lane, None
+        shape = self.per_step[self.key(stream, field)].shape
+        n = g * self.layouts[stream][field]["count"] + lane
+        return n % shape[-1], (n // shape[-1] if len(shape) == 3 else None)
 
 
 def driven_first_flags(plan: Plan) -> np.ndarray:
     """The ``first`` flag the driver sends with each time step of the plan (0/1 per step; every
     beat of a step carries it)."""
-    starts = plan.starts
-    first = np.zeros(int(starts[-1]), np.uint8)
-    first[starts[:-1]] = 1
-    after_reset = False
-    for ph in plan.phases:
-        if after_reset and ph.start < len(plan.lengths):
-            first[starts[ph.start]] = 0
-        after_reset = ph.reset and not ph.first_after_reset
-    return first
+    return plan.flags()[0]
 
 
-def compare(expected: Expected, got: dict[str, np.ndarray], epoch: np.ndarray,
-            complete: bool = True) -> Mismatch | None:
-    """The first difference between received beats (fields as from ``packing.unpack_outputs``,
-    ``epoch`` the reset count when each beat arrived) and the expected stream; None if equal.
-    ``complete=False`` checks a run still in progress: beats not yet arrived are not missing."""
-    fields = ["first", "spikes"] + (["acc"] if expected.spec.emit_acc else [])
-    beat_base = 0
-    for e, (index, exact) in enumerate(expected.epochs):
+def _label(stream: str) -> str:
+    return "" if stream == "o" else f" of layers[{stream.split('_', 1)[1]}]"
+
+
+def _stream_mismatch(exp: Expected, stream: str, got: dict, epoch: np.ndarray,
+                     complete: bool) -> tuple[tuple, Mismatch] | None:
+    """The first difference of one stream, with its sort key (time step, beat within it)."""
+    G = exp.beats_per_step(stream)
+    layout = exp.layouts[stream]
+    fields = sorted(layout, key=lambda f: REPORT_ORDER.index(f) if f in REPORT_ORDER else len(REPORT_ORDER))
+    label = _label(stream)
+    base = 0
+    for e, (steps, exact) in enumerate(exp.epochs):
+        index = (np.asarray(steps, dtype=np.int64)[:, None] * G + np.arange(G)).ravel()
         mine = np.flatnonzero(epoch == e)
         n = min(len(mine), len(index))
         rows_got, rows_exp = mine[:n], index[:n]
-        bad = got["unknown"][rows_got].copy() if "unknown" in got else np.zeros(n, bool)
-        per_field = {}
+        done = exp.values(stream, "done", rows_exp) == 1
+        bad_at = {}
         for f in fields:
+            w = exp.values(stream, f, rows_exp)
             g = got[f][rows_got]
-            x = getattr(expected, f)[rows_exp]
-            diff = g != x
-            per_field[f] = diff
-            bad |= diff if diff.ndim == 1 else diff.any(axis=1)
-        if bad.any():
-            j = int(np.argmax(bad))
-            b = int(rows_exp[j])
-            seq, t = int(expected.sequence[b]), int(expected.t[b])
-            if "unknown" in got and got["unknown"][rows_got[j]]:
-                return Mismatch(seq, t, None, "payload (X or Z bits)", None, None, int(rows_got[j]))
-            # report the accumulator first: a wrong spike follows from a wrong acc
-            for f in ("first", "acc", "spikes"):
-                if f not in per_field or not per_field[f][j].any():
-                    continue
-                if f == "first":
-                    return Mismatch(seq, t, None, "first", int(expected.first[b]),
-                                    int(got["first"][rows_got[j]]), int(rows_got[j]))
-                lane = int(np.argmax(per_field[f][j]))
-                spec = expected.spec
-                neuron = int(expected.step_beat[b]) * spec.lanes + lane
-                return Mismatch(seq, t, spec.neuron_channel(neuron), f, int(getattr(expected, f)[b, lane]),
-                                int(got[f][rows_got[j], lane]), int(rows_got[j]),
-                                neuron // spec.channels if spec.positions > 1 else None)
+            mask = done if f in exp.per_sequence else np.ones(n, bool)  # only on a sequence's final beat
+            unknown = got.get(f"unknown_{f}", got.get("unknown", np.zeros(len(epoch), bool)))[rows_got] & mask
+            if g.dtype == object or w.dtype == object:  # wider than 64 bits: Python ints
+                diff = np.array([[a != b for a, b in zip(np.atleast_1d(r1), np.atleast_1d(r2))]
+                                 for r1, r2 in zip(g.tolist(), w.tolist())], bool)
+            else:
+                diff = g != w
+            diff = (diff.reshape(n, -1) if n else diff.reshape(0, 1)) & mask[:, None]
+            rows_bad = diff.any(axis=1) | unknown
+            if rows_bad.any():
+                bad_at[f] = (int(np.argmax(rows_bad)), diff, unknown)
+        if bad_at:
+            j = min(r for r, _, _ in bad_at.values())
+            f = next(f for f in fields if f in bad_at and bad_at[f][0] == j)  # first wrong field of the row
+            _, diff, unknown = bad_at[f]
+            r = int(rows_exp[j])
+            step, g = r // G, r % G
+            seq, t = int(exp.sequence[step]), int(exp.t[step])
+            vector = "count" in layout[f]
+            name = exp.key(stream, f) if vector else f"{f}{label}"
+            key = (int(step), g)
+            if unknown[j]:
+                return key, Mismatch(seq, t, None, f"{name} (X or Z bits)", None, None, int(rows_got[j]))
+            if not vector:
+                return key, Mismatch(seq, t, None, name, int(exp.values(stream, f, rows_exp[j:j + 1])[0]),
+                                     int(got[f][rows_got[j]]), int(rows_got[j]))
+            lane = int(np.argmax(diff[j]))
+            channel, position = exp.channel(stream, f, g, lane)
+            want = exp.values(stream, f, rows_exp[j:j + 1]).reshape(-1)[lane]
+            return key, Mismatch(seq, t, channel, name, int(want), int(np.asarray(got[f][rows_got[j]]).reshape(-1)[lane]),
+                                 int(rows_got[j]), position)
         if len(mine) > len(index):
-            last = int(index[-1]) if len(index) else 0
-            return Mismatch(int(expected.sequence[last]), int(expected.t[last]), None, "extra",
-                            len(index), len(mine) - len(index), int(mine[len(index)]))
+            last = int(steps[-1]) if len(steps) else 0
+            return (last, G), Mismatch(int(exp.sequence[last]) if len(steps) else -1,
+                                       int(exp.t[last]) if len(steps) else -1, None, f"extra{label}",
+                                       len(index), len(mine) - len(index), int(mine[len(index)]))
         if exact and complete and len(mine) < len(index):
-            b = int(index[len(mine)])
-            return Mismatch(int(expected.sequence[b]), int(expected.t[b]), None, "missing",
-                            len(index) - len(mine), None, beat_base + len(mine))
-        beat_base += len(mine)
-    extra = np.flatnonzero(epoch >= len(expected.epochs))
+            r = int(index[len(mine)])
+            step = r // G
+            return (step, r % G), Mismatch(int(exp.sequence[step]), int(exp.t[step]), None, f"missing{label}",
+                                           len(index) - len(mine), None, base + len(mine))
+        base += len(mine)
+    extra = np.flatnonzero(epoch >= len(exp.epochs))
     if len(extra):
-        return Mismatch(-1, -1, None, "extra", 0, len(extra), int(extra[0]))
+        return (1 << 62, 0), Mismatch(-1, -1, None, f"extra{label}", 0, len(extra), int(extra[0]))
     return None
+
+
+def compare(expected: Expected, streams: dict[str, tuple[dict, np.ndarray]],
+            complete: bool = True) -> Mismatch | None:
+    """The first difference between the received streams (name -> (fields from
+    :func:`shiftpsn.base.payload.unpack_stream`, the epoch of each beat)) and the expected ones; None
+    when all are equal. At the same time step a monitor ``spikes_L`` (by L) is reported before ``o``.
+    ``complete=False`` checks a run in progress (beats not yet arrived are not missing)."""
+    order = sorted(streams, key=lambda s: (s == "o", int(s.split("_", 1)[1]) if s != "o" else 0))
+    found = []
+    for rank, s in enumerate(order):
+        got, epoch = streams[s]
+        r = _stream_mismatch(expected, s, got, epoch, complete)
+        if r is not None:
+            (step, _), m = r
+            found.append(((step, rank), m))
+    return min(found, key=lambda kv: kv[0])[1] if found else None

@@ -1,9 +1,12 @@
-"""The cocotb test module: a generic testbench for any generated core.
+"""The cocotb test module: one testbench for any generated design, core or network.
 
 The runner (``shiftpsn.sim.runner``) starts the simulator with ``SHIFTPSN_SIM_PLAN`` naming a plan file
-(``shiftpsn.sim.traffic.Plan``: spec, stimulus .npy, handshake probabilities, resets, seed, results path).
-The test drives the plan, records every output beat, writes them to the plan's results .npz and,
-when the plan asks for it, compares them with the golden model (``shiftpsn.sim.scoreboard``).
+(:class:`shiftpsn.sim.traffic.Plan`). As verilog-axis drives any stream DUT from its port prefixes, the
+test takes everything from the plan, which carries the design's description: it drives the ``i``
+stream (random gaps), takes the ``o`` stream (random stalls), watches every monitored stream inside the
+design (passive monitors on that instance's valid / ready / payload), writes the configuration words
+through the configuration port when there are any, saves everything it received to the plan's
+results .npz and, when asked, compares it with the golden model (:mod:`shiftpsn.sim.scoreboard`).
 """
 
 from __future__ import annotations
@@ -19,124 +22,131 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from shiftpsn.base.spec import CoreSpec
+from shiftpsn.base.payload import pack_stream, unpack_stream
 
-from .driver import ConfigWriter, EdgeLoop, StallTimeout, StreamSink, StreamSource
-from shiftpsn.base.payload import pack_inputs, unpack_outputs
-from .scoreboard import Expected, compare, driven_first_flags
+from .driver import ConfigWriter, EdgeLoop, StallTimeout, StreamMonitor, StreamSink, StreamSource
+from .kinds import kind_of
+from .scoreboard import Expected, compare
 from .traffic import Plan
 
 PLAN_ENV = "SHIFTPSN_SIM_PLAN"
 CLOCK_NS = 10
-#: beats driven between two looks at the outputs so far (``Plan.fail_fast``)
-CHECK_EVERY = 512
+#: time steps driven between two looks at the streams so far (``Plan.fail_fast``); the looks thin out
+#: geometrically (after 128, 256, 512, ... steps) so a long run is not compared over and over
+CHECK_EVERY = 128
 
 
 class StopEarly(Exception):
-    """The outputs so far already differ from the golden model."""
+    """The streams so far already differ from the golden model."""
 
 
-class TB:
-    """Clock, reset, configuration writer, input source and output monitor of one core.
+def input_payloads(layout: dict, x: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[list[int], int]:
+    """The input payloads of N time steps and the beats per step: a step's values ``x`` (N, ...) cut
+    into beats of the layout's ``x`` count (beat g carries values g*count ..), every beat of a step
+    with the step's flags."""
+    beats = np.asarray(x, dtype=np.int64).reshape(-1, layout["x"]["count"])
+    G = len(beats) // max(1, len(first))
+    flags = {"first": first, "last": last}
+    values = {"x": beats} | {f: np.repeat(np.asarray(flags[f], np.int64), G) for f in layout if f != "x"}
+    return pack_stream(layout, values), G
 
-    Parameters
-    ----------
-    dut : cocotb handle of the core's top level
-    seed : int
-        Seeds the source's gaps and the sink's stalls (independently).
-    """
 
-    def __init__(self, dut, seed: int = 0):
-        self.dut = dut
-        self.log = logging.getLogger("cocotb.tb")
-        self.log.setLevel(logging.INFO)
-        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
-        src_rng, sink_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
-        self.source = StreamSource(dut, "i", src_rng)
-        self.sink = StreamSink(dut, "o", sink_rng)
-        self.cfg = ConfigWriter(dut, dut.clk) if hasattr(dut, "cfg__we") else None
-        EdgeLoop(dut.clk, self.sink, self.source).start()
-        dut.rst.value = 0
-
-    async def reset(self, cycles: int = 2) -> None:
-        """Synchronous reset for ``cycles`` edges; beats that arrive afterwards start a new epoch."""
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, cycles)
-        self.dut.rst.value = 0
-        self.sink.epoch += 1
-        await RisingEdge(self.dut.clk)
-
-    async def load_weights(self, spec: CoreSpec) -> None:
-        """Write the spec's weights and thresholds through the configuration port."""
-        if self.cfg is None:
-            return
-        await self.cfg.write(spec.config_words())
+def received(plan: Plan, sink: StreamSink, monitors: dict) -> dict:
+    """name -> (unpacked fields, epochs) of every watched stream."""
+    parts = {"o": sink} | monitors
+    return {name: (unpack_stream(plan.streams[name]["fields"], part.payloads), np.array(part.epochs, np.int64))
+            for name, part in parts.items()}
 
 
 @cocotb.test()
 async def run_plan(dut):
-    """Drive the plan named by ``$SHIFTPSN_SIM_PLAN``; record (and optionally check) the outputs."""
+    """Drive the plan named by ``$SHIFTPSN_SIM_PLAN``; record (and optionally check) every stream."""
+    log = logging.getLogger("cocotb.tb")
+    log.setLevel(logging.INFO)
     plan = Plan.load(os.environ[PLAN_ENV])
-    spec = CoreSpec.from_dict(plan.spec)
     x = np.load(plan.stimulus)
-    payloads = pack_inputs(spec, x, driven_first_flags(plan))
+    first, last = plan.flags()
+    payloads, G = input_payloads(plan.streams["i"]["fields"], x, first, last)
 
-    tb = TB(dut, plan.seed)
-    await tb.reset()
-    # the sink starts counting epochs after the first reset
-    tb.sink.epoch = 0
-    if plan.load_weights:
-        await tb.load_weights(spec)
+    clk, rst = getattr(dut, plan.clock), getattr(dut, plan.reset)
+    cocotb.start_soon(Clock(clk, CLOCK_NS, unit="ns").start())
+    src_rng, sink_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(plan.seed).spawn(2))
+    source, sink = StreamSource(dut, plan.streams["i"], src_rng), StreamSink(dut, plan.streams["o"], sink_rng)
+    monitors = {name: StreamMonitor(getattr(dut, s["instance"]), s)
+                for name, s in plan.streams.items() if s.get("instance")}
+    EdgeLoop(clk, *monitors.values(), sink, source).start()
+    parts = (sink, *monitors.values())
 
-    expected = Expected(spec, plan, x) if plan.check else None
+    async def reset(cycles: int = 2) -> None:
+        """Synchronous reset for ``cycles`` edges; beats that arrive afterwards start a new epoch."""
+        rst.value = 1
+        await ClockCycles(clk, cycles)
+        rst.value = 0
+        for part in parts:
+            part.epoch += 1
+        await RisingEdge(clk)
+
+    rst.value = 0
+    await reset()
+    for part in parts:
+        part.epoch = 0  # epochs count the resets after the first one
+    if plan.config:
+        await ConfigWriter(dut, clk, plan.config_port).write(plan.config)
+
+    design = kind_of(plan.design).load(plan.design)
+    expected = Expected(design, plan, x) if plan.check else None
+    next_look = [CHECK_EVERY]
 
     def early_mismatch():
-        """Compare what has arrived so far (fail fast: a broken core stops the run early)."""
-        if expected is None or not plan.fail_fast:
+        """Compare what has arrived so far (fail fast: a broken design stops the run early)."""
+        steps = source.sent // G
+        if expected is None or not plan.fail_fast or steps < next_look[0]:
             return None
-        return compare(expected, unpack_outputs(spec, tb.sink.payloads), np.array(tb.sink.epochs, np.int64),
-                       complete=False)
+        next_look[0] = 2 * steps
+        return compare(expected, received(plan, sink, monitors), complete=False)
 
     wall0, cpu0, sim0 = time.perf_counter(), time.process_time(), get_sim_time("ns")
-    stalled, stopped_early, epoch_beats = None, False, 0
+    stalled, stopped_early, epoch_steps = None, False, 0
     try:
         for ph in plan.phases:
-            lo, hi = plan.hw_beats(ph)  # stream beats: beats_per_step per time step
-            tb.source.gap.p, tb.sink.stall.p = ph.gap_p, ph.stall_p
-            tb.log.info("phase: sequences %d..%d (%d beats), gap_p %.2f, stall_p %.2f%s",
-                        ph.start, ph.stop - 1, hi - lo, ph.gap_p, ph.stall_p,
-                        ", then reset" if ph.reset else "")
+            lo, hi = plan.steps(ph)
+            source.gap.p, sink.stall.p = ph.gap_p, ph.stall_p
+            log.info("phase: sequences %d..%d (%d steps), gap_p %.2f, stall_p %.2f%s", ph.start, ph.stop - 1,
+                     hi - lo, ph.gap_p, ph.stall_p, ", then reset" if ph.reset else "")
             chunk = CHECK_EVERY if expected is not None and plan.fail_fast else max(1, hi - lo)
             for a in range(lo, hi, chunk):
-                await tb.source.send(payloads[a:min(hi, a + chunk)], plan.idle_timeout)
+                await source.send(payloads[a * G:min(hi, a + chunk) * G], plan.idle_timeout)
                 if early_mismatch() is not None:
                     raise StopEarly
-            epoch_beats += hi - lo
+            epoch_steps += hi - lo
             if ph.reset:
-                await tb.reset()
-                epoch_beats = 0
-        tb.sink.stall.p = 0.0
-        await tb.sink.wait_for(len(tb.sink.payloads) - tb.sink.in_epoch + epoch_beats,
-                               plan.idle_timeout, dut.clk)
-        await ClockCycles(dut.clk, 32)  # an extra (duplicated) beat would show up here
+                await reset()
+                epoch_steps = 0
+        sink.stall.p = 0.0
+        await sink.wait_for(len(sink.payloads) - sink.in_epoch + epoch_steps * plan.streams["o"]["beats_per_step"],
+                            plan.idle_timeout, clk)
+        await ClockCycles(clk, 32)  # an extra (duplicated) beat would show up here
     except StallTimeout as e:
         stalled = str(e)
-        tb.log.warning("stopped: %s", stalled)
+        log.warning("stopped: %s", stalled)
     except StopEarly:
         stopped_early = True
-        tb.log.warning("stopped early: output differs from the golden model")
+        log.warning("stopped early: a stream differs from the golden model")
     cycles = (get_sim_time("ns") - sim0) / CLOCK_NS
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
 
-    got = unpack_outputs(spec, tb.sink.payloads)
-    epochs = np.array(tb.sink.epochs, dtype=np.int64)
-    verdict = {"beats_in": int(tb.source.sent), "beats_out": len(tb.sink.payloads),
-               "cycles": cycles, "wall_s": wall, "cpu_s": cpu, "stalled": stalled, "mismatch": None}
-    mismatch = None if expected is None else compare(expected, got, epochs, complete=not stopped_early)
+    streams = received(plan, sink, monitors)
+    verdict = {"beats_in": int(source.sent), "beats_out": len(sink.payloads), "cycles": cycles, "wall_s": wall,
+               "cpu_s": cpu, "stalled": stalled, "mismatch": None,
+               "monitored": sorted(int(name.split("_", 1)[1]) for name in monitors)}
+    mismatch = None if expected is None else compare(expected, streams, complete=not stopped_early)
     if mismatch is not None:
         verdict["mismatch"] = mismatch.to_dict()
-    np.savez(plan.results, epoch=epochs, verdict=json.dumps(verdict),
-             **{k: v for k, v in got.items()})
-    tb.log.info("%d beats in, %d out, %.0f cycles, %.2f s (%.0f cycles/s)", verdict["beats_in"],
-                verdict["beats_out"], cycles, wall, cycles / max(wall, 1e-9))
+    arrays = {}
+    for name, (fields, epochs) in streams.items():
+        arrays[f"{name}__epoch"] = epochs
+        arrays.update({f"{name}__{k}": v for k, v in fields.items() if v.dtype != object})
+    np.savez(plan.results, verdict=json.dumps(verdict), **arrays)
+    log.info("%d beats in, %d out, %.0f cycles, %.2f s (%.0f cycles/s)", verdict["beats_in"],
+             verdict["beats_out"], cycles, wall, cycles / max(wall, 1e-9))
     assert mismatch is None, str(mismatch)

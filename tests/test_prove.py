@@ -16,7 +16,8 @@ import pytest
 from conftest import assert_usage_error, run_cli
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.hdl.generate import generate
-from shiftpsn.sim.cosim import RTLCore, generated_core
+from shiftpsn.sim.cosim import RTLDesign, rtl_design
+from shiftpsn.sim.cosim import generated as generated_core
 from shiftpsn.sim.faults import ENGINE_FAULTS, FAULTS
 from shiftpsn.sim.formal import miter_verilog, prove, prove_equivalence, replay, weights_depth
 from shiftpsn.sim.formal_replay import check_replay
@@ -73,18 +74,18 @@ def wide_engine_spec() -> CoreSpec:
 _GENERATED = {}
 
 
-def faulty_core(fault, spec: CoreSpec) -> RTLCore:
+def faulty_core(fault, spec: CoreSpec) -> RTLDesign:
     """``fault`` applied to the Verilog generated from ``spec`` (its power-up weights are the spec's)."""
     if spec not in _GENERATED:
         _GENERATED[spec] = generate(spec).verilog
-    return RTLCore(fault.apply(_GENERATED[spec]), spec.name, spec, source=f"fault {fault.name}")
+    return rtl_design(fault.apply(_GENERATED[spec]), spec.name, spec, source=f"fault {fault.name}")
 
 
 FAULT = {f.name: f for f in FAULTS}
 ENGINE_FAULT = {f.name: f for f in ENGINE_FAULTS}
 
 
-def fault_case(name: str) -> tuple[RTLCore, int]:
+def fault_case(name: str) -> tuple[RTLDesign, int]:
     """The faulty core of fault ``name`` at a provable size and the weight loads its proof needs (a lost
     configuration write shows only when weights are written: the weights proof)."""
     if name in ENGINE_FAULT:

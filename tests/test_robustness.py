@@ -133,7 +133,7 @@ def test_generate_beside_an_exported_spec(tmp_path, checkpoint):
     assert_unchanged(snap)
     assert (build / "layer0.core.json").is_file()
     # rtl-run / regress --verilog read the description under its new name (top and spec)
-    from shiftpsn.sim.cosim import file_core
+    from shiftpsn.sim.cosim import from_file as file_core
 
     core = file_core(build / "layer0.v")
     assert core.spec == CoreSpec.load(spec) and core.top == core.spec.name

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from shiftpsn.base.spec import uniform_spec
-from shiftpsn.sim.cosim import generated_core, regress, scrambled_weights, cosimulate
+from shiftpsn.sim.cosim import cosimulate, regress, scrambled_weights
+from shiftpsn.sim.cosim import generated as generated_core
 from shiftpsn.sim.faults import fault_spec
 from shiftpsn.sim.traffic import Phase, regress_stimulus, sequence_lengths
 

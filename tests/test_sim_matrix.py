@@ -6,7 +6,8 @@ simulators) is marked slow and runs in ``make regress``.
 
 import pytest
 
-from shiftpsn.sim.cosim import generated_core, regress, scrambled_weights
+from shiftpsn.sim.cosim import regress, scrambled_weights
+from shiftpsn.sim.cosim import generated as generated_core
 from shiftpsn.sim.matrix import ENGINE_MATRIX, MATRIX, engine_row_name, engine_row_spec, row_name, row_spec
 
 STEPS = 1500

@@ -1,4 +1,4 @@
-"""Co-simulation of whole networks (shiftpsn.sim.netcosim, nettb, netscoreboard, netfaults) in real
+"""Co-simulation of whole networks (shiftpsn.sim.cosim, tb, scoreboard, faults: as for a core) in real
 simulators against the golden integer network model (shiftpsn.golden.network):
 
 * random networks (random lanes: parallel cores, engines and Regroups; random pipelines; shift and mac)
@@ -6,7 +6,7 @@ simulators against the golden integer network model (shiftpsn.golden.network):
   sequence's done/class/sums, every neuron layer's spikes (watched inside the hardware); one case in
   Verilator;
 * ``shiftpsn rtl-run --net`` writes what ``shiftpsn golden --net`` writes;
-* every hand-made network fault (shiftpsn.sim.netfaults) fails ``shiftpsn regress --net`` with exit 1
+* every hand-made network fault (shiftpsn.sim.faults) fails ``shiftpsn regress --net`` with exit 1
   and one line naming the first mismatch; the healthy network passes;
 * the scoreboard itself (payload packing, prefixes after a reset, missing and extra beats);
 * bad input: exit 2, one line.
@@ -21,19 +21,22 @@ from conftest import assert_usage_error
 from shiftpsn.base.testing import random_network_input
 from shiftpsn.cli import main as shiftpsn
 from shiftpsn.golden.network import run_network
-from shiftpsn.sim.netcosim import generated_network, random_hw_network, regress_network, rtl_run_network
-from shiftpsn.sim.netfaults import NETWORK_FAULTS, fault_network, write_faulty_network
+from shiftpsn.sim.cosim import generated as generated_network
+from shiftpsn.sim.cosim import regress as regress_network
+from shiftpsn.sim.cosim import rtl_run as rtl_run_network
+from shiftpsn.sim.faults import NETWORK_FAULTS, fault_network, write_faulty_network
+from shiftpsn.sim.matrix import random_hw_network
 from shiftpsn.base.payload import pack_network_inputs, unpack_stream
-from shiftpsn.sim.netscoreboard import NetExpected, compare_network
-from shiftpsn.sim.nettraffic import NetPlan, net_phases
-from shiftpsn.sim.traffic import Phase
+from shiftpsn.sim.scoreboard import Expected as NetExpected
+from shiftpsn.sim.scoreboard import compare as compare_network
+from shiftpsn.sim.traffic import Phase, Plan, default_phases
 
 
 # ----------------------------------------------------------------------------- RTL equals golden
 @pytest.mark.parametrize("seed", [11, 13])
 def test_random_network_equals_golden_icarus(seed):
     rtl = generated_network(random_hw_network(np.random.default_rng(seed), arith="mac" if seed == 13 else "shift"))
-    assert len(rtl.monitors()) == len(rtl.net.neuron_indices)  # every neuron layer's spikes are watched
+    assert len(rtl.monitors()) == len(rtl.design.neuron_indices)  # every neuron layer's spikes are watched
     out = regress_network(rtl, steps=160, seed=seed)
     assert out.mismatch is None, out.mismatch.report()
     assert out.verdict["stalled"] is None and out.verdict["beats_out"] > 0
@@ -132,14 +135,14 @@ def test_network_fault_is_caught(fault, tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- the scoreboard
 def _plan(net, lengths, phases):
-    layout = generated_network(net).desc
-    return NetPlan(net=net.to_dict(), input_payload=layout["input_payload"], output_payload=layout["output_payload"],
-                   stimulus="", lengths=lengths, results="", phases=phases), layout
+    rtl = generated_network(net)
+    return Plan(design=net.to_dict(), streams=rtl.streams, stimulus="", lengths=lengths, results="",
+                phases=phases), rtl.desc
 
 
 def _fake_out_stream(exp: NetExpected, layout: dict, steps: np.ndarray) -> list[str]:
     """The output payloads a correct network sends for ``steps`` (binary strings, MSB first)."""
-    net = exp.net
+    net = exp.design
     lanes = net.layers[-1].lanes
     G = net.out_features // lanes
     o = layout["output_payload"]
@@ -172,25 +175,25 @@ def test_scoreboard_prefix_after_reset_missing_and_wrong_beats():
     words = _fake_out_stream(exp, layout, steps0) + _fake_out_stream(exp, layout, steps1)
     epochs = np.array([0] * (len(words) - 4) + [1] * 4)
     got = unpack_stream(layout["output_payload"], words)
-    assert compare_network(exp, {"out": (got, epochs)}) is None
+    assert compare_network(exp, {"o": (got, epochs)}) is None
     # the last beat of the last sequence missing
     short = unpack_stream(layout["output_payload"], words[:-1])
-    m = compare_network(exp, {"out": (short, epochs[:-1])})
+    m = compare_network(exp, {"o": (short, epochs[:-1])})
     assert m.field == "missing" and (m.sequence, m.t) == (3, 1)
     # a wrong logit; a wrong class on the final beat
     bad = dict(got, logits=got["logits"].copy(), cls=got["cls"].copy())
     bad["logits"][3, 1] += 1
-    m = compare_network(exp, {"out": (bad, epochs)})
+    m = compare_network(exp, {"o": (bad, epochs)})
     assert (m.sequence, m.t, m.channel, m.field) == (0, 1, 3, "logits")
     bad = dict(got, cls=got["cls"].copy())
     bad["cls"][-1] ^= 1
-    m = compare_network(exp, {"out": (bad, epochs)})
+    m = compare_network(exp, {"o": (bad, epochs)})
     assert (m.sequence, m.t, m.field) == (3, 1, "cls") and m.expected == exp.cls[3]
 
 
 def test_pack_and_unpack_inputs_round_trip():
     net = fault_network()
-    plan, layout = _plan(net, [2, 3], net_phases(2, [2, 3]))
+    plan, layout = _plan(net, [2, 3], default_phases(2, [2, 3], first_after_reset=True))
     x = random_network_input(net, np.random.default_rng(2), 1, 5, extreme_fraction=0.5)[0]
     first, last = plan.flags()
     assert first.tolist() == [1, 0, 1, 0, 0] and last.tolist() == [0, 1, 0, 0, 1]

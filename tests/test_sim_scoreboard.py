@@ -27,7 +27,7 @@ def _direct(spec, x_seq):
 
 
 def _plan(phases):
-    return Plan(spec=SPEC.to_dict(), stimulus="", lengths=LENGTHS, results="", phases=phases)
+    return Plan(design=SPEC.to_dict(), stimulus="", lengths=LENGTHS, results="", phases=phases)
 
 
 @pytest.fixture
@@ -59,14 +59,14 @@ def test_expected_matches_direct_formula(x):
 
 def test_perfect_stream_passes(x):
     exp = Expected(SPEC, _plan([Phase(0, 2), Phase(2, 4, 0.5, 0.5)]), x)
-    assert compare(exp, *_perfect(exp)) is None
+    assert compare(exp, {"o": _perfect(exp)}) is None
 
 
 def test_acc_mismatch_reports_sequence_t_channel(x):
     exp = Expected(SPEC, _plan([Phase(0, 4)]), x)
     got, ep = _perfect(exp)
     got["acc"][5, 1] += 1  # beat 5 = sequence 1, t 2
-    m = compare(exp, got, ep)
+    m = compare(exp, {"o": (got, ep)})
     assert m.as_tuple() == (1, 2, 1, int(exp.acc[5, 1]), int(exp.acc[5, 1]) + 1)
     assert m.field == "acc" and "sequence 1, t 2, channel 1" in str(m)
 
@@ -75,11 +75,11 @@ def test_spike_and_first_mismatches(x):
     exp = Expected(SPEC, _plan([Phase(0, 4)]), x)
     got, ep = _perfect(exp)
     got["spikes"][9, 0] ^= 1  # sequence 3, t 0
-    m = compare(exp, got, ep)
+    m = compare(exp, {"o": (got, ep)})
     assert (m.field, m.sequence, m.t, m.channel) == ("spikes", 3, 0, 0)
     got, ep = _perfect(exp)
     got["first"][3] = 0  # sequence 1 starts at beat 3
-    m = compare(exp, got, ep)
+    m = compare(exp, {"o": (got, ep)})
     assert (m.field, m.sequence, m.t, m.channel, m.expected, m.got) == ("first", 1, 0, None, 1, 0)
 
 
@@ -87,14 +87,14 @@ def test_missing_extra_and_unknown_beats(x):
     exp = Expected(SPEC, _plan([Phase(0, 4)]), x)
     got, ep = _perfect(exp)
     short = {k: v[:-2] for k, v in got.items()}
-    m = compare(exp, short, ep[:-2])
+    m = compare(exp, {"o": (short, ep[:-2])})
     assert (m.field, m.sequence, m.t, m.expected) == ("missing", 3, 4, 2)
-    assert compare(exp, short, ep[:-2], complete=False) is None  # a run still going on
+    assert compare(exp, {"o": (short, ep[:-2])}, complete=False) is None  # a run still going on
     longer = {k: np.concatenate([v, v[-1:]]) for k, v in got.items()}
-    m = compare(exp, longer, np.concatenate([ep, ep[-1:]]))
+    m = compare(exp, {"o": (longer, np.concatenate([ep, ep[-1:]]))})
     assert (m.field, m.got) == ("extra", 1)
     got["unknown"][4] = True
-    m = compare(exp, got, ep)
+    m = compare(exp, {"o": (got, ep)})
     assert (m.sequence, m.t) == (1, 1) and "X or Z" in m.field
 
 
@@ -107,7 +107,7 @@ def test_reset_epoch_may_end_early_but_not_differ(x):
     assert driven_first_flags(plan)[8] == 0  # sequence 2 starts after the reset without `first`
     got, ep = _perfect(exp)
     keep = np.r_[0:3, 5:12]  # two in-flight beats of epoch 0 were dropped by the reset
-    assert compare(exp, {k: v[keep] for k, v in got.items()}, ep[keep]) is None
+    assert compare(exp, {"o": ({k: v[keep] for k, v in got.items()}, ep[keep])}) is None
     got["acc"][2, 0] -= 1  # a received epoch-0 beat that is wrong is still caught
-    m = compare(exp, got, ep)
+    m = compare(exp, {"o": (got, ep)})
     assert (m.sequence, m.t, m.channel) == (0, 2, 0)

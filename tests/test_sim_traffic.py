@@ -65,7 +65,7 @@ def test_aiming_hits_thresholds():
 
 
 def test_plan_roundtrip(tmp_path):
-    plan = Plan(spec=uniform_spec().to_dict(), stimulus="x.npy", lengths=[2, 3], results="r.npz",
+    plan = Plan(design=uniform_spec().to_dict(), stimulus="x.npy", lengths=[2, 3], results="r.npz",
                 phases=[Phase(0, 1, 0.5, 0.9, cut=1, reset=True, first_after_reset=False), Phase(1, 2)], seed=7)
     plan.save(tmp_path / "p.json")
     assert Plan.load(tmp_path / "p.json") == plan

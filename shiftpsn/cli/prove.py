@@ -42,7 +42,7 @@ def add_arguments(p):
 
 
 def run(args):
-    from shiftpsn.sim.cosim import file_core, generated_core
+    from shiftpsn.sim.cosim import from_file, generated
     from shiftpsn.sim.formal import check_tools, prove, prove_equivalence
 
     spec = CoreSpec.load(args.spec)
@@ -51,7 +51,7 @@ def run(args):
     check_tools()  # a missing tool is exit 2 before any work
     check_not_input(args.output_dir, [args.spec, args.verilog], "--output-dir")
     check_writable_dir(args.output_dir)
-    core = file_core(args.verilog, spec) if args.verilog else generated_core(spec)
+    core = from_file(args.verilog, spec) if args.verilog else generated(spec)
     s = core.spec
     print(f"prove: {core.top}: C={s.channels} k={s.order} d={s.dilation} W={s.input_width} "
           f"exp=[{s.exp_min},{s.exp_max}] {s.weights} {s.arith} pipeline={s.pipeline}; "

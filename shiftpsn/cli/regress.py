@@ -4,7 +4,7 @@ extreme inputs, threshold hits, input gaps and output stalls up to 0.9, a reset 
 sequence). Exit 1 naming the first mismatch as (sequence, t, c, expected, got).
 
 ``shiftpsn regress --net NET.json [--verilog NET.v]`` or ``--random-net N``: the same for a whole network
-(docs/CONTRACT.md section 5; ``shiftpsn.sim.netcosim``): every logit, every sequence's class and sums,
+(docs/CONTRACT.md section 5; the same ``shiftpsn.sim.cosim``): every logit, every sequence's class and sums,
 and every neuron layer's spikes (watched inside the hardware) against the golden network model, under
 random traffic; ``--random-net N`` draws N random networks (network i from seed ``--seed`` + i)."""
 
@@ -57,12 +57,40 @@ def _progress(msg: str) -> None:
     print(f"regress: {msg}", flush=True)
 
 
+def _regress_chunks(rtl, args, steps: int, chunk_steps: int, seed: int, t0: float, again: str = ""):
+    """Regress ``rtl`` for ``steps`` time steps; a long run streams in chunks of ``chunk_steps`` (each its
+    own traffic, seed derived from ``seed``, a progress line each). Returns (totals, the last outcome);
+    CheckFailed naming the first mismatch (or a stall)."""
+    from shiftpsn.sim.cosim import regress
+
+    full, rest = divmod(steps, chunk_steps)
+    chunks = [chunk_steps] * full + ([rest] if rest else [])
+    total = {"beats_in": 0, "beats_out": 0, "cycles": 0.0}
+    outcome = None
+    for c, chunk in enumerate(chunks):
+        cseed = seed if c == 0 else (seed + 7919 * c) % (limits.MAX_SEED + 1)
+        outcome = regress(rtl, sim=args.sim, steps=chunk, seed=cseed, waves=args.waves or False, progress=_progress)
+        m = outcome.mismatch
+        if m is None and outcome.verdict["stalled"]:
+            raise CheckFailed(f"the {rtl.kind.name} stalled: {outcome.verdict['stalled']}")
+        if m is not None:
+            wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
+            part = f" (chunk {c + 1} of {len(chunks)}, seed {cseed})" if len(chunks) > 1 else ""
+            raise CheckFailed(f"{m.report()}{part}{again}{wave}")
+        for k in total:
+            total[k] += outcome.verdict[k]
+        if len(chunks) > 1:
+            _progress(f"chunk {c + 1}/{len(chunks)}: {sum(chunks[:c + 1])} of {steps} steps match "
+                      f"({time.perf_counter() - t0:.0f} s)")
+    return total, outcome
+
+
 def run(args):
     if args.net is not None or args.random_net is not None:
         return _run_network(args)
     if args.steps is None:
         args.steps = DEFAULT_STEPS
-    from shiftpsn.sim.cosim import file_core, generated_core, regress, scrambled_weights
+    from shiftpsn.sim.cosim import from_file, generated, scrambled_weights
     from shiftpsn.sim.runner import check_simulator
 
     if args.waves is not None:
@@ -70,36 +98,17 @@ def run(args):
     spec = CoreSpec.load(args.spec) if args.spec else None
     check_simulator(args.sim)
     if args.verilog:
-        core = file_core(args.verilog, spec)
+        core = from_file(args.verilog, spec)
     else:
         spec = spec or uniform_spec()
         # other power-up weights than the ones checked: a pass proves the configuration port works
-        core = generated_core(spec, power_up=scrambled_weights(spec) if spec.weights == "runtime" else None)
+        core = generated(spec, power_up=scrambled_weights(spec) if spec.weights == "runtime" else None)
     s = core.spec
     _progress(f"{core.top}: C={s.channels} k={s.order} d={s.dilation} W={s.input_width} "
               f"exp=[{s.exp_min},{s.exp_max}] {s.weights} {s.arith}"
               f"{'' if s.parallel else f' P={s.positions} lanes={s.lanes}'}; {args.steps} steps, seed {args.seed}, "
               f"{args.sim}")
-    # long runs stream: chunks of CHUNK_STEPS (each its own traffic, seed derived from --seed)
-    full, rest = divmod(args.steps, CHUNK_STEPS)
-    chunks = [CHUNK_STEPS] * full + ([rest] if rest else [])
-    total = {"beats_in": 0, "beats_out": 0, "cycles": 0.0}
-    t0 = time.perf_counter()
-    outcome = None
-    for i, steps in enumerate(chunks):
-        seed = args.seed if i == 0 else (args.seed + 7919 * i) % (limits.MAX_SEED + 1)
-        outcome = regress(core, sim=args.sim, steps=steps, seed=seed, waves=args.waves or False,
-                          progress=_progress)
-        m = outcome.mismatch
-        if m is not None:
-            wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
-            where = f" (chunk {i + 1} of {len(chunks)}, seed {seed})" if len(chunks) > 1 else ""
-            raise CheckFailed(f"{m.report()}{where}{wave}")
-        for k in total:
-            total[k] += outcome.verdict[k]
-        if len(chunks) > 1:
-            _progress(f"chunk {i + 1}/{len(chunks)}: {sum(chunks[:i + 1])} of {args.steps} steps match "
-                      f"({time.perf_counter() - t0:.0f} s)")
+    total, outcome = _regress_chunks(core, args, args.steps, CHUNK_STEPS, args.seed, time.perf_counter())
     v = total
     beats = args.steps * s.beats_per_step  # stream beats: beats_per_step per time step (the engine)
     undriven, dropped = beats - v["beats_in"], v["beats_in"] - v["beats_out"]
@@ -117,7 +126,8 @@ def _run_network(args):
 
     from shiftpsn.base.errors import UsageError
     from shiftpsn.base.network import NetworkSpec
-    from shiftpsn.sim.netcosim import file_network, generated_network, random_hw_network, regress_network
+    from shiftpsn.sim.cosim import from_file, generated
+    from shiftpsn.sim.matrix import random_hw_network
     from shiftpsn.sim.runner import check_simulator
 
     if args.waves is not None:
@@ -128,43 +138,28 @@ def _run_network(args):
     check_simulator(args.sim)
     if args.net is not None:
         net = NetworkSpec.load(args.net)
-        jobs = [(None, lambda: file_network(args.verilog, net) if args.verilog else
-                 generated_network(net, progress=_progress), args.seed)]
+        jobs = [(None, lambda: from_file(args.verilog, net, kind="network") if args.verilog else
+                 generated(net, progress=_progress), args.seed)]
     else:
         jobs = []
         for i in range(args.random_net):
             seed = (args.seed + i) % (limits.MAX_SEED + 1)
-            jobs.append((i, lambda seed=seed: generated_network(random_hw_network(np.random.default_rng(seed))), seed))
+            jobs.append((i, lambda seed=seed: generated(random_hw_network(np.random.default_rng(seed))), seed))
     t0, total = time.perf_counter(), {"beats_in": 0, "beats_out": 0, "cycles": 0.0}
     outcome = rtl = None
     for i, make, seed in jobs:
         rtl = make()
-        n = rtl.net
-        shape = " -> ".join([str(n.in_features)] + [f"{layer.out_features if L % 2 == 0 else 'psn'}"
-                                                    f"/{layer.lanes}" for L, layer in enumerate(n.layers)])
+        n = rtl.design
+        shape = " -> ".join([str(n.in_features)] + [f"{layer.out_features if layer.role == 'synapse' else layer.type_name}"
+                                                    f"/{layer.lanes}" for layer in n.layers])
         where = "" if i is None else f"random network {i + 1} of {len(jobs)} (seed {seed}): "
         _progress(f"{where}{rtl.top}: inputs {n.input_width} bits, layers (outputs/lanes) {shape}, "
                   f"{len(rtl.monitors())} of {len(n.neuron_indices)} neuron layers watched; {steps} steps, "
                   f"seed {seed}, {args.sim}")
-        full, rest = divmod(steps, NET_CHUNK_STEPS)
-        chunks = [NET_CHUNK_STEPS] * full + ([rest] if rest else [])
-        for c, chunk in enumerate(chunks):
-            cseed = seed if c == 0 else (seed + 7919 * c) % (limits.MAX_SEED + 1)
-            outcome = regress_network(rtl, sim=args.sim, steps=chunk, seed=cseed, waves=args.waves or False,
-                                      progress=_progress)
-            m = outcome.mismatch
-            if m is None and outcome.verdict["stalled"]:
-                raise CheckFailed(f"the network stalled: {outcome.verdict['stalled']}")
-            if m is not None:
-                wave = f"; waveform: {outcome.waves}" if outcome.waves else ""
-                again = "" if i is None else f" (random network {i + 1}: shiftpsn regress --random-net 1 --seed {seed})"
-                part = f" (chunk {c + 1} of {len(chunks)}, seed {cseed})" if len(chunks) > 1 else ""
-                raise CheckFailed(f"{m.report()}{part}{again}{wave}")
-            for k in total:
-                total[k] += outcome.verdict[k]
-            if len(chunks) > 1:
-                _progress(f"chunk {c + 1}/{len(chunks)}: {sum(chunks[:c + 1])} of {steps} steps match "
-                          f"({time.perf_counter() - t0:.0f} s)")
+        again = "" if i is None else f" (random network {i + 1}: shiftpsn regress --random-net 1 --seed {seed})"
+        done, outcome = _regress_chunks(rtl, args, steps, NET_CHUNK_STEPS, seed, t0, again)
+        for k in total:
+            total[k] += done[k]
         if len(jobs) > 1:
             _progress(f"network {i + 1}/{len(jobs)} matches golden ({time.perf_counter() - t0:.0f} s)")
     v = total

@@ -75,12 +75,13 @@ def cosim_step(cfg: FlowConfig, ctx: dict) -> Done:
 def _cosim(cfg: FlowConfig, exp, out) -> dict:
     from shiftpsn.base.stimulus import save_results
     from shiftpsn.golden.integer import run as golden_run
-    from shiftpsn.sim.cosim import file_core, rtl_run
+    from shiftpsn.sim.cosim import from_file, rtl_run
 
     d = out / "cosim"
     d.mkdir(parents=True, exist_ok=True)
-    core = file_core(out / "core" / "core.v", exp.spec)
-    rtl_spikes, rtl_acc = rtl_run(core, exp.x, sim=cfg.sim)
+    core = from_file(out / "core" / "core.v", exp.spec)
+    rtl = rtl_run(core, exp.x, sim=cfg.sim)
+    rtl_spikes, rtl_acc = rtl["spikes"], rtl["acc"]
     gold_spikes, gold_acc = golden_run(exp.spec, exp.x)
     save_results(d / "rtl.npz", rtl_spikes, rtl_acc)
     save_results(d / "golden.npz", gold_spikes, gold_acc)

@@ -163,16 +163,16 @@ def _cosim(cfg: FlowConfig, net, x: np.ndarray, out) -> dict:
 
 def _simulate(cfg: FlowConfig, net, x: np.ndarray, verilog) -> tuple[dict, dict]:
     """(results arrays, the testbench's verdict) of the Verilog on ``x``, every step back to back."""
-    from shiftpsn.sim.netcosim import cosimulate_network, file_network, network_results
+    from shiftpsn.sim.cosim import cosimulate, from_file, results
     from shiftpsn.sim.traffic import Phase
 
-    rtl = file_network(verilog, net)
+    rtl = from_file(verilog, net, kind="network")
     B, T = x.shape[:2]
     if len(rtl.monitors()) != len(net.neuron_indices):
         raise CheckFailed(f"{verilog}: not every neuron layer's output stream is visible to the testbench")
-    o = cosimulate_network(rtl, x.reshape(B * T, -1), [T] * B, [Phase(0, B)], sim=cfg.sim, check=False,
-                           waves_on_failure=False, progress=lambda m: print(f"[flow] cosim: {m}", flush=True))
-    return network_results(o, net, B, T), o.verdict
+    o = cosimulate(rtl, x.reshape(B * T, -1), [T] * B, [Phase(0, B)], sim=cfg.sim, check=False,
+                   waves_on_failure=False, progress=lambda m: print(f"[flow] cosim: {m}", flush=True))
+    return results(o, rtl, B, T), o.verdict
 
 
 def model_cycles(net, x: np.ndarray, arith: str) -> float:
