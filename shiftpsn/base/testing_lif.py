@@ -29,7 +29,7 @@ def random_lif(rng: np.random.Generator, *, channels: int, input_width: int, lan
         s = int(rng.integers(1, min(top, 8) + 1))
     probe = LifLayer(channels=channels, input_width=W, leak_shift=s, threshold=[1] * channels, reset="zero")
     hi = probe.membrane_range[1]
-    typical = max(1, 1 << max(0, W - 2 + (min(s, 4) if s else 2)))
+    typical = 1 << max(0, W - 3)  # a quarter of the input range: typical inputs fire within a few steps
     threshold = []
     for _ in range(channels):
         u = rng.random()
