@@ -105,7 +105,7 @@ def generate_step(cfg: FlowConfig, ctx: dict) -> Done:
     ctx["summary"]["generate"] = {"verilog": str(d / "net.v"), "baseline": str(d / "mac.v"), "reused": reused,
                                   "cycles_per_step": cps, "latency_bound": desc["latency"]["max"],
                                   "layers": desc["layers"]}
-    return Done(f"{'reused ' if reused else ''}{d / 'net.v'} (top {desc['top']}, {cps['min']}..{cps['max']} "
+    return Done(f"{d / 'net.v'} (top {desc['top']}, {cps['min']}..{cps['max']} "
                 f"cycles per time step)", reused)
 
 
@@ -115,8 +115,11 @@ def cosim_step(cfg: FlowConfig, ctx: dict) -> Done:
     integer model (DIR/net/golden.npz). Reused for the same Verilog, inputs, golden results and simulator."""
     net, x, out = ctx["net"], ctx["x"], ctx["out"]
     d = out / "cosim"
-    inputs = {"verilog": out / "net" / "net.v", "x": x, "golden": out / "net" / "golden.npz",
-              "labels": out / "net" / "labels.npy", "sim": cfg.sim}
+    from shiftpsn.base.network import load_network_results
+
+    # the golden arrays, not the .npz file: a zip archive holds the time it was written
+    inputs = {"verilog": out / "net" / "net.v", "x": x, "sim": cfg.sim, "labels": out / "net" / "labels.npy",
+              "golden": load_network_results(out / "net" / "golden.npz", net)}
     c, reused = cached(d, "cosim", inputs, [d / "rtl.npz", d / "cosim.json"], lambda: _cosim(cfg, net, x, out),
                        noun="co-simulation results")
     c["reused"] = reused

@@ -173,4 +173,4 @@ def train_step(cfg: FlowConfig, ctx: dict) -> Done:
     ctx.update(checkpoint=ckpt, train_result=result)
     ctx["summary"]["train"] = {"checkpoint": str(ckpt), "reused": reused, "test_acc": result["test_acc"],
                                "seconds": result.get("seconds")}
-    return Done(f"{'reused ' if reused else ''}{ckpt} (test accuracy {result['test_acc']:.4f})", reused)
+    return Done(f"{ckpt} (test accuracy {result['test_acc']:.4f})", reused)
