@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal, Signal, signed
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal, Signal, signed
+from amaranth.lib import wiring
 
-from shiftpsn.base.ports import output_fields, payload_width
 from shiftpsn.base.spec import CoreSpec
 
-from .config import RuntimeWeights, config_signature
+from .config import RuntimeWeights
 from .lane import ChannelLane, lane_depth
-from .layouts import input_layout, output_layout
-from .names import lane_entry, merge, register_entry, under
+from .names import lane_entry, register_entry
+from .neuron_base import NeuronLayerComponent, refuse, require_psn
+from .registers import RegisterRoles
 
 __all__ = ["ShiftPSNCore"]
 
 
-class ShiftPSNCore(wiring.Component):
+class ShiftPSNCore(NeuronLayerComponent):
     """Channel-wise parallel spiking neuron with power-of-two weights, one time step per beat.
 
     For every channel c and time step t (docs/CONTRACT.md section 2, Eq. 17-18 of MF-PSN)::
@@ -60,36 +59,22 @@ class ShiftPSNCore(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec, lane_module: str | None = None):
-        if not isinstance(spec, CoreSpec):
-            self._MustUse__silence = True  # a core that failed to construct is not "unused"
-            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        require_psn(self, spec)
         runtime = spec.weights == "runtime"
         if lane_module is not None and not runtime:
-            self._MustUse__silence = True
-            raise ValueError("lane_module needs runtime weights (constant lanes differ per channel)")
+            refuse(self, ValueError("lane_module needs runtime weights (constant lanes differ per channel)"))
         if not spec.parallel:
-            self._MustUse__silence = True
-            raise ValueError(f"lanes = {spec.lanes} < positions * channels = {spec.neurons}: "
-                             "that is the time-multiplexed engine (shiftpsn.hdl.engine.ShiftPSNEngine)")
-        self._spec = spec
+            refuse(self, ValueError(f"lanes = {spec.lanes} < positions * channels = {spec.neurons}: "
+                                    "that is the time-multiplexed engine (shiftpsn.hdl.engine.ShiftPSNEngine)"))
         self._lane_module = lane_module
         # one lane per neuron n = p*C + c (channel fastest), with channel c's weights
         self._lane_channels = [None if runtime else spec.neuron_channel(n) for n in range(spec.neurons)]
         self._shared_lane = ChannelLane(spec=spec, channel=None) if lane_module else None
         self._lanes = None  # the ChannelLanes of the last elaboration
-        members = {
-            "i": In(stream.Signature(input_layout(spec))),
-            "o": Out(stream.Signature(output_layout(spec))),
-        }
-        if runtime:
-            members["cfg"] = In(config_signature(spec))
-        super().__init__(members)
+        self._own = None  # the core's own flip-flops by role, counted when elaborated
+        super().__init__(spec)
 
     design_kind = "core"
-
-    @property
-    def spec(self) -> CoreSpec:
-        return self._spec
 
     @property
     def shared_lane(self) -> ChannelLane | None:
@@ -113,20 +98,20 @@ class ShiftPSNCore(wiring.Component):
 
     @property
     def registers(self) -> dict[str, int]:
-        """Flip-flops by role: delay_lines, config, pipeline (adder trees and the valid/first
-        stages), output (payload register), handshake (o.valid), total.
-
-        The adder-tree registers are counted when the lanes are elaborated (e.g. converted)."""
+        """Flip-flops by role: delay_lines, config (the bits the lanes read), pipeline (the lanes'
+        datapaths and the valid/first stages), output (payload register), handshake (o.valid), total;
+        the core's own registers as its elaboration built them (:mod:`shiftpsn.hdl.registers`), the
+        lanes' counted when they are elaborated (e.g. converted)."""
         s = self._spec
         lanes = [self._shared_lane] * s.neurons if self._shared_lane is not None else self._lanes
-        if lanes is None or any(lane.register_bits is None for lane in lanes):
+        if self._own is None or any(lane.register_bits is None for lane in lanes):
             raise RuntimeError("registers are counted during elaboration; elaborate the core first")
         regs = {
-            "delay_lines": self.storage_bits,
+            "delay_lines": sum(lane.storage_bits for lane in lanes),
             "config": RuntimeWeights.register_bits_of(s) if s.weights == "runtime" else 0,
-            "pipeline": sum(lane.register_bits for lane in lanes) + 2 * s.pipeline,
-            "output": payload_width(output_fields(s)),  # the output register holds one payload
-            "handshake": 1,
+            "pipeline": sum(lane.register_bits for lane in lanes) + self._own["pipeline"],
+            "output": self._own["output"],
+            "handshake": self._own["handshake"],
         }
         regs["total"] = sum(regs.values())
         return regs
@@ -142,9 +127,7 @@ class ShiftPSNCore(wiring.Component):
                   for q in range(s.pipeline) for flag in ("valid", "first")]
         own = {"memories": [], "registers": lines + stages,
                "lanes": [lane_entry(f"lane{n}", index=n) for n in range(s.neurons)]}
-        if s.weights == "runtime":
-            return merge(own, under(RuntimeWeights.names_of(s), "weights"))
-        return own
+        return self._names_with_weights(own, RuntimeWeights.names_of(s) if s.weights == "runtime" else None)
 
     def elaborate(self, platform):
         m = Module()
@@ -176,20 +159,10 @@ class ShiftPSNCore(wiring.Component):
             accs.append(acc)
             spikes.append(spike)
 
-        # valid and first travel beside the lanes' pipeline stages
-        valid = self.i.valid
-        for j in range(s.pipeline):
-            valid_q, first_q = Signal(name=f"valid_s{j}"), Signal(name=f"first_s{j}")
-            with m.If(advance):
-                m.d.sync += [valid_q.eq(valid), first_q.eq(first)]
-            valid, first = valid_q, first_q
-
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(valid)
-            with m.If(valid):  # the payload register holds still between beats (less switching)
-                m.d.sync += [self.o.payload.spikes.eq(Cat(spikes)), self.o.payload.first.eq(first)]
-                if s.emit_acc:
-                    m.d.sync += self.o.payload.acc.eq(Cat(accs))
+        # valid and first travel beside the lanes' pipeline stages, then the output register
+        reg = RegisterRoles()
+        self._finish(m, reg, advance, self.i.valid, first, spikes, accs, stage="s")
+        self._own = reg.count(m, ("pipeline", "output", "handshake"))
         return m
 
     def _lane(self, m: Module, c: int, ports: dict):

@@ -15,8 +15,23 @@ from shiftpsn.base.spec import CoreSpec
 from .adder_tree import PipelinedAdderTree, split_pipeline
 from .barrel_shift import barrel_shift_left
 from .layouts import tap_word_layout
+from .neuron_base import require_psn
 
-__all__ = ["NeuronDatapath"]
+__all__ = ["NeuronDatapath", "weights_and_outputs"]
+
+
+def weights_and_outputs(spec: CoreSpec, channel: int | None) -> dict:
+    """The members a neuron datapath (and a lane around one) has beside its inputs: the weight inputs
+    ``tap`` or ``weight`` and ``threshold`` (``channel=None``), and the outputs ``acc`` and ``spike``."""
+    members = {}
+    if channel is None:
+        k = spec.order
+        if spec.arith == "mac":
+            members["weight"] = In(data.ArrayLayout(signed(spec.mac_weight_width), k))
+        else:
+            members["tap"] = In(data.ArrayLayout(tap_word_layout(spec), k))
+        members["threshold"] = In(signed(spec.threshold_width))
+    return {**members, "acc": Out(signed(spec.acc_width)), "spike": Out(1)}
 
 
 class NeuronDatapath(wiring.Component):
@@ -76,8 +91,7 @@ class NeuronDatapath(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec, channel: int | None, per_beat: bool):
-        if not isinstance(spec, CoreSpec):
-            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        require_psn(self, spec)
         if channel is not None and not 0 <= channel < spec.channels:
             raise ValueError(f"channel {channel} out of range for {spec.channels} channels")
         self._spec, self._channel, self._per_beat = spec, channel, bool(per_beat)
@@ -87,48 +101,47 @@ class NeuronDatapath(wiring.Component):
         if per_beat:
             members["empty"] = In(1)
         members["advance"] = In(1)
-        if channel is None:
-            if spec.arith == "mac":
-                members["weight"] = In(data.ArrayLayout(signed(spec.mac_weight_width), k))
-            else:
-                members["tap"] = In(data.ArrayLayout(tap_word_layout(spec), k))
-            members["threshold"] = In(signed(spec.threshold_width))
-        members["acc"] = Out(signed(spec.acc_width))
-        members["spike"] = Out(1)
-        super().__init__(members)
+        super().__init__({**members, **weights_and_outputs(spec, channel)})
 
     def elaborate(self, platform):
         m = Module()
+        self.build(m, self, self.taps)
+        return m
+
+    def build(self, m: Module, io, taps) -> None:
+        """Add the datapath's logic to ``m``: read ``taps`` and ``io``'s ``advance`` (``empty``) and weight
+        inputs, drive ``io.acc`` and ``io.spike``. ``io`` is this component (:meth:`elaborate`) or a
+        component with the same members around it: a :class:`~shiftpsn.hdl.lane.ChannelLane` builds its
+        datapath into its own module, so a lane stays one Verilog module with its delay line."""
         s = self._spec
         levels = ceil_log2(s.order)
         operand_cut, cuts = split_pipeline(levels, s.pipeline)
-        tree = PipelinedAdderTree(m, levels=levels, cuts=cuts, enable=self.advance)
+        tree = PipelinedAdderTree(m, levels=levels, cuts=cuts, enable=io.advance)
         self._cut = tree if operand_cut else None
-        operands = [op for i in range(s.order) if (op := self._operand(m, i, self.taps[i])) is not None]
+        operands = [op for i in range(s.order) if (op := self._operand(m, io, i, taps[i])) is not None]
         total, negative = tree.build(operands)
-        m.d.comb += self.acc.eq(-total if negative else total)  # exact: acc never exceeds acc_width
-        threshold = s.threshold_hw(self._channel) if self._channel is not None else self.threshold
+        m.d.comb += io.acc.eq(-total if negative else total)  # exact: acc never exceeds acc_width
+        threshold = s.threshold_hw(self._channel) if self._channel is not None else io.threshold
         if self._channel is None and self._per_beat:
             # the threshold changes from beat to beat: it travels beside the tree's register stages
             for q in range(s.pipeline):
                 threshold = tree.register(threshold, f"threshold_p{q}")
         self.register_bits = tree.register_bits
-        m.d.comb += self.spike.eq(self.acc >= threshold)
-        return m
+        m.d.comb += io.spike.eq(io.acc >= threshold)
 
-    def _operand(self, m: Module, i: int, x: Value) -> tuple[Value, bool] | None:
+    def _operand(self, m: Module, io, i: int, x: Value) -> tuple[Value, bool] | None:
         """Tap i's adder-tree operand ``(value, negative)``, or None for a constant zero weight. With the
         operand cut the value entering the shifter or multiplier is registered (and, ``per_beat``, the
         runtime shift amount or integer weight beside it)."""
         s = self._spec
         cut = self._cut.register if self._cut is not None else (lambda value, name: value)
         weight_cut = cut if self._per_beat else (lambda value, name: value)
-        empty = self.empty if self._per_beat and s.tap_delays[i] > 0 else None  # history taps read 0
+        empty = io.empty if self._per_beat and s.tap_delays[i] > 0 else None  # history taps read 0
         if self._channel is None and s.arith == "mac":
             x = Mux(empty, 0, x) if empty is not None else x
-            return cut(x, f"op{i}") * weight_cut(Value.cast(self.weight[i]), f"weight{i}_op"), False
+            return cut(x, f"op{i}") * weight_cut(Value.cast(io.weight[i]), f"weight{i}_op"), False
         if self._channel is None:
-            word = self.tap[i]
+            word = io.tap[i]
             zero = word.zero | empty if empty is not None else word.zero
             # Sign and zero before the shifter: on input_width + 1 bits, not the shifted width.
             signed_x = cut(Mux(zero, 0, Mux(word.neg, -x, x)), f"op{i}")

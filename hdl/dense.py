@@ -57,7 +57,7 @@ from shiftpsn.base.spec import pack_fields
 
 from .names import memory_entry
 
-__all__ = ["DenseEngine", "step_layout", "spike_shape"]
+__all__ = ["DenseEngine", "step_layout", "spike_shape", "store_slot"]
 
 #: Element shape of a spike (0/1) input.
 spike_shape = unsigned(1)
@@ -71,6 +71,16 @@ def step_layout(shape, lanes: int) -> data.StructLayout:
     ``[j*width, (j+1)*width)``), then ``first`` (the step starts a sequence) and ``last`` (it ends one).
     Every beat of a time step carries that step's ``first`` and ``last``."""
     return data.StructLayout({"x": data.ArrayLayout(shape, lanes), "first": 1, "last": 1})
+
+
+def store_slot(m: Module, register: Signal, slot: Value, value: Value) -> None:
+    """Load ``value`` into slot ``slot`` of ``register`` (slots of ``len(value)`` bits, LSB first) on
+    the clock edge; a slot number beyond the register loads nothing."""
+    w = len(Value.cast(value))
+    with m.Switch(slot):
+        for q in range(len(register) // w):
+            with m.Case(q):
+                m.d.sync += register[q * w:(q + 1) * w].eq(value)
 
 
 def _lowest_set_bit(mask: Value, n: int) -> tuple[Value, Value]:
@@ -119,7 +129,7 @@ class DenseEngine(wiring.Component):
             self._MustUse__silence = True  # a component that failed to construct is not "unused"
             raise exc
 
-        if not isinstance(layer, DenseLayer):
+        if getattr(layer, "type_name", None) != "dense":  # the layer protocol's dense type
             fail(TypeError(f"layer must be a DenseLayer, not {type(layer).__name__}"))
         I, O = layer.in_features, layer.out_features
         in_lanes = I if in_lanes is None else in_lanes
@@ -301,10 +311,7 @@ class DenseEngine(wiring.Component):
             m.d.comb += beat_last.eq(beat == beats - 1)
             with m.If(accept):
                 m.d.sync += beat.eq(Mux(beat_last, 0, beat + 1))
-                with m.Switch(beat):
-                    for k in range(beats - 1):
-                        with m.Case(k):
-                            m.d.sync += staged[k * IL * xw:(k + 1) * IL * xw].eq(self.i.payload.x)
+                store_slot(m, staged, beat, self.i.payload.x)
             new_x = Cat(staged, self.i.payload.x)
         else:
             m.d.comb += beat_last.eq(1)

@@ -37,23 +37,22 @@ flight (the configuration rule of the contract).
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 
 from shiftpsn.base.spec import CoreSpec
 
-from .config import RuntimeWeights, config_signature
+from .config import RuntimeWeights
 from .datapath import NeuronDatapath
-from .layouts import input_layout, output_layout
-from .names import lane_entry, memory_entry, merge, under
+from .names import lane_entry, memory_entry
+from .neuron_base import NeuronLayerComponent, refuse, require_psn
 from .registers import RegisterRoles
 from .weight_store import NO_RW_CHECK, WeightStore, weight_mode
 
 __all__ = ["ShiftPSNEngine", "weight_mode"]
 
 
-class ShiftPSNEngine(wiring.Component):
+class ShiftPSNEngine(NeuronLayerComponent):
     """Time-multiplexed shift-add PSN layer: ``lanes`` neuron-steps per cycle for lanes < P*C.
 
     Computes exactly what :class:`~shiftpsn.hdl.core.ShiftPSNCore` computes (docs/CONTRACT.md
@@ -95,28 +94,14 @@ class ShiftPSNEngine(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec):
-        if not isinstance(spec, CoreSpec):
-            self._MustUse__silence = True
-            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        require_psn(self, spec)
         if spec.parallel:
-            self._MustUse__silence = True
-            raise ValueError(f"the engine serves lanes < positions * channels; lanes = {spec.lanes} is the "
-                             "parallel core (ShiftPSNCore)")
-        self._spec = spec
+            refuse(self, ValueError(f"the engine serves lanes < positions * channels; lanes = {spec.lanes} is "
+                                    "the parallel core (ShiftPSNCore)"))
         self._registers = None  # flip-flops by role, counted when elaborated
-        members = {
-            "i": In(stream.Signature(input_layout(spec))),
-            "o": Out(stream.Signature(output_layout(spec))),
-        }
-        if spec.weights == "runtime":
-            members["cfg"] = In(config_signature(spec))
-        super().__init__(members)
+        super().__init__(spec)
 
     design_kind = "engine"
-
-    @property
-    def spec(self) -> CoreSpec:
-        return self._spec
 
     @property
     def latency(self) -> int:
@@ -167,20 +152,20 @@ class ShiftPSNEngine(wiring.Component):
                 for j in range(s.lanes if s.history_slots else 0)]
         own = {"memories": hist, "registers": [],
                "lanes": [lane_entry(f"lane{j}", index=j) for j in range(s.lanes)]}
+        weights = None
         if weight_mode(s) != "fixed":
-            weights = WeightStore(spec=s)
-            weights._MustUse__silence = True  # built only for its names
-            return merge(own, under(weights.names(), "weights"))
-        if s.weights == "runtime":
-            return merge(own, under(RuntimeWeights.names_of(s), "weights"))
-        return own
+            store = WeightStore(spec=s)
+            store._MustUse__silence = True  # built only for its names
+            weights = store.names()
+        elif s.weights == "runtime":
+            weights = RuntimeWeights.names_of(s)
+        return self._names_with_weights(own, weights)
 
     def elaborate(self, platform):
-        m = Module()
         s = self._spec
         L, G, W, S = s.lanes, s.beats_per_step, s.input_width, s.history_slots
         mode = weight_mode(s)
-        reg = RegisterRoles()
+        m, reg = Module(), RegisterRoles()
 
         advance, accepted = Signal(), Signal()
         m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance),
@@ -290,21 +275,7 @@ class ShiftPSNEngine(wiring.Component):
             spikes.append(dp.spike)
 
         # ---- valid and first beside the datapaths' stages, then the output register
-        valid, first = valid2, first2
-        for q in range(s.pipeline):
-            valid_q = reg("pipeline", Signal(name=f"valid_p{q}"))
-            first_q = reg("pipeline", Signal(name=f"first_p{q}"))
-            with m.If(advance):
-                m.d.sync += [valid_q.eq(valid), first_q.eq(first)]
-            valid, first = valid_q, first_q
-        reg("handshake", self.o.valid)
-        reg("output", self.o.payload)
-        with m.If(advance):
-            m.d.sync += self.o.valid.eq(valid)
-            with m.If(valid):
-                m.d.sync += [self.o.payload.spikes.eq(Cat(spikes)), self.o.payload.first.eq(first)]
-                if s.emit_acc:
-                    m.d.sync += self.o.payload.acc.eq(Cat(accs))
+        self._finish(m, reg, advance, valid2, first2, spikes, accs, stage="p")
 
         own = reg.count(m, ("counters", "stage1", "stage2", "config", "pipeline", "output", "handshake"))
         if mode == "fixed" and s.weights == "runtime":

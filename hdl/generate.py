@@ -64,7 +64,7 @@ def generate(spec: CoreSpec, top: str | None = None, progress=None) -> Generated
     progress : callable, optional
         Called with one line before each step (elaboration, each conversion by Yosys).
     """
-    if not isinstance(spec, CoreSpec):
+    if getattr(spec, "type_name", None) != "psn":  # the layer protocol's neuron layer, a CoreSpec
         raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
     top = check_top_name(spec.name if top is None else top)
     check_generate(spec)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from amaranth.hdl import Module, signed
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
 
 from shiftpsn.base.spec import CoreSpec
 
-from .datapath import NeuronDatapath
+from .datapath import NeuronDatapath, weights_and_outputs
 from .delay_line import DelayLine
-from .layouts import tap_word_layout
 
 __all__ = ["ChannelLane", "lane_depth"]
 
@@ -31,7 +30,8 @@ class ChannelLane(wiring.Component):
         spike = acc >= threshold
 
     A :class:`~shiftpsn.hdl.delay_line.DelayLine` (``delay_line``) holding the history the taps read,
-    in front of a :class:`~shiftpsn.hdl.datapath.NeuronDatapath` (``datapath``, ``per_beat=False``).
+    in front of the neuron datapath (:class:`~shiftpsn.hdl.datapath.NeuronDatapath` with
+    ``per_beat=False``, built into the lane's own module: the lane's members are the datapath's).
     ``acc`` and ``spike`` are combinational after the datapath's ``spec.pipeline`` register stages
     (loading on ``advance``); the core registers them at its output.
 
@@ -39,12 +39,7 @@ class ChannelLane(wiring.Component):
     ``channel=c`` the weights of ``spec`` channel c are baked in and the delay line ends at the oldest
     nonzero tap (:func:`lane_depth`).
 
-    Parameters
-    ----------
-    spec : CoreSpec
-        Sizes, arithmetic and pipeline depth (and the weights, for a constant lane).
-    channel : int or None
-        The channel whose weights are baked in, or None for runtime weights.
+    Parameters ``spec`` and ``channel`` (None: runtime weights) as :class:`NeuronDatapath`'s.
 
     Members
     -------
@@ -56,33 +51,17 @@ class ChannelLane(wiring.Component):
         The beat is accepted: shift it into the delay line.
     advance : In(1)
         The pipeline moves one stage.
-    tap : In(ArrayLayout(tap_word_layout(spec), k))
-        Runtime ``arith = "shift"`` only: tap words (amount, neg, zero).
-    weight : In(ArrayLayout(signed(mac_weight_width), k))
-        Runtime ``arith = "mac"`` only: integer weights.
-    threshold : In(signed(threshold_width))
-        Runtime only: the threshold.
-    acc : Out(signed(acc_width))
-        The accumulator.
-    spike : Out(1)
-        ``acc >= threshold``.
+    tap, weight, threshold, acc, spike
+        As :class:`NeuronDatapath`'s (the weights only for runtime weights).
     """
 
     def __init__(self, *, spec: CoreSpec, channel: int | None):
         self._spec, self._channel = spec, channel
         self._depth = lane_depth(spec, channel)
         self._datapath = NeuronDatapath(spec=spec, channel=channel, per_beat=False)
-        k = spec.order
+        self._datapath._MustUse__silence = True  # built into the lane's module (NeuronDatapath.build)
         members = {"x": In(signed(spec.input_width)), "first": In(1), "shift": In(1), "advance": In(1)}
-        if channel is None and spec.arith == "mac":
-            members["weight"] = In(data.ArrayLayout(signed(spec.mac_weight_width), k))
-        elif channel is None:
-            members["tap"] = In(data.ArrayLayout(tap_word_layout(spec), k))
-        if channel is None:
-            members["threshold"] = In(signed(spec.threshold_width))
-        members["acc"] = Out(signed(spec.acc_width))
-        members["spike"] = Out(1)
-        super().__init__(members)
+        super().__init__({**members, **weights_and_outputs(spec, channel)})
 
     @property
     def depth(self) -> int:
@@ -109,11 +88,6 @@ class ChannelLane(wiring.Component):
         m = Module()
         s = self._spec
         m.submodules.delay_line = line = DelayLine(width=s.input_width, delays=s.tap_delays, depth=self._depth)
-        m.submodules.datapath = dp = self._datapath
-        m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift),
-                     dp.taps.eq(line.taps), dp.advance.eq(self.advance), self.acc.eq(dp.acc),
-                     self.spike.eq(dp.spike)]
-        if self._channel is None:
-            weights = "weight" if s.arith == "mac" else "tap"
-            m.d.comb += [getattr(dp, weights).eq(getattr(self, weights)), dp.threshold.eq(self.threshold)]
+        m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift)]
+        self._datapath.build(m, self, line.taps)  # the lane's own members are the datapath's
         return m

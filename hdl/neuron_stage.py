@@ -14,6 +14,7 @@ from .core import ShiftPSNCore
 from .dense import spike_shape, step_layout
 from .engine import ShiftPSNEngine
 from .names import under
+from .neuron_base import require_psn
 
 __all__ = ["neuron_layer", "NeuronStage"]
 
@@ -46,9 +47,7 @@ class NeuronStage(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec):
-        if not isinstance(spec, CoreSpec):
-            self._MustUse__silence = True
-            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        require_psn(self, spec)
         self._spec = spec.replace(weights="constant", emit_acc=False)
         self._core = neuron_layer(self._spec)
         self._core._MustUse__silence = True  # elaborated with this stage

@@ -9,7 +9,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .dense import step_layout
+from .dense import step_layout, store_slot
 from .names import empty_names
 
 __all__ = ["Regroup"]
@@ -100,10 +100,7 @@ class Regroup(wiring.Component):
             m.d.comb += [at_end.eq(k == n - 1), sr.eq(~at_end | ~self.o.valid | self.o.ready)]
             with m.If(sv & sr):
                 m.d.sync += k.eq(Mux(at_end, 0, k + 1))
-                with m.Switch(k):
-                    for q in range(n - 1):
-                        with m.Case(q):
-                            m.d.sync += coll[q * c * ew:(q + 1) * c * ew].eq(sx)
+                store_slot(m, coll, k, sx)
                 with m.If(at_end):
                     m.d.sync += [self.o.valid.eq(1), self.o.payload.x.eq(Cat(coll, sx)),
                                  self.o.payload.first.eq(sf), self.o.payload.last.eq(sl)]

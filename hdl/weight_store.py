@@ -29,6 +29,7 @@ from shiftpsn.base.spec import CoreSpec, pack_fields
 from .config import config_signature
 from .layouts import tap_word_layout
 from .names import memory_entry
+from .neuron_base import require_psn
 
 __all__ = ["WeightStore", "weight_mode", "NO_RW_CHECK"]
 
@@ -82,8 +83,7 @@ class WeightStore(wiring.Component):
     """
 
     def __init__(self, *, spec: CoreSpec):
-        if not isinstance(spec, CoreSpec):
-            raise TypeError(f"spec must be a CoreSpec, not {type(spec).__name__}")
+        require_psn(self, spec)
         mode = weight_mode(spec)
         if mode == "fixed":
             raise ValueError("a spec whose lanes each serve one fixed channel keeps its weights in "

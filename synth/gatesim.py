@@ -35,14 +35,13 @@ from pathlib import Path
 
 from shiftpsn.base.errors import UsageError
 
+from .netlist import ASSIGN, DECL, IDENT
 from .tools import Progress, find_tool, run_tool
 
-_DECL = re.compile(r"^\s*(input|output|inout|wire|reg)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?(\\\S+|[A-Za-z_][\w$]*)\s*;")
-_MODULE = re.compile(r"^\s*module\s+(\\\S+|[A-Za-z_][\w$]*)\s*\(")
-_CELL = re.compile(r"^\s*([A-Za-z_][\w$]*)\s+(\\\S+|[A-Za-z_][\w$]*)\s*\(\s*$")
+_MODULE = re.compile(r"^\s*module\s+" + IDENT + r"\s*\(")
+_CELL = re.compile(r"^\s*([A-Za-z_][\w$]*)\s+" + IDENT + r"\s*\(\s*$")
 _PIN = re.compile(r"^\s*\.([A-Za-z_]\w*)\((.*)\),?\s*$")
-_ASSIGN = re.compile(r"^\s*assign\s+(.+?)\s*=\s*(.+?)\s*;\s*$")
-_REF = re.compile(r"^(\\\S+|[A-Za-z_][\w$]*)\s*(?:\[\s*(\d+)\s*\])?$")
+_REF = re.compile(r"^" + IDENT + r"\s*(?:\[\s*(\d+)\s*\])?$")
 _CONST = re.compile(r"^1'b([01xz])$")
 
 #: A constant "net" of a pin: -1 for 0, -2 for 1, -3 for x/z / unconnected.
@@ -116,9 +115,9 @@ def parse_netlist(text: str) -> Netlist:
             if m:
                 top = m.group(1)
             continue
-        m = _DECL.match(line)
+        m = DECL.match(line)
         if m:
-            kind, hi, lo, name = m.groups()
+            _, kind, hi, lo, name = m.groups()
             rng = None if hi is None else (int(hi), int(lo))
             if kind in ("input", "output", "inout"):
                 port_dir[name] = kind
@@ -133,7 +132,7 @@ def parse_netlist(text: str) -> Netlist:
             if m:
                 cur = (m.group(1), m.group(2), {})
                 continue
-            m = _ASSIGN.match(line)
+            m = ASSIGN.match(line)
             if m:
                 dst = net(_key(m.group(1), ranges))
                 src = m.group(2).strip()

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 
-_DECL = re.compile(r"^(\s*)(input|output|inout|wire|reg)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?(\\\S+|[A-Za-z_][\w$]*)\s*;")
-_ASSIGN = re.compile(r"^\s*assign\s+(.+?)\s*=\s*(.+?)\s*;\s*$")
+#: A Verilog identifier, plain or escaped (also read by shiftpsn.synth.gatesim).
+IDENT = r"(\\\S+|[A-Za-z_][\w$]*)"
+#: A declaration (indent, kind, msb, lsb, name) and a continuous assignment (lhs, rhs), one per line.
+DECL = re.compile(r"^(\s*)(input|output|inout|wire|reg)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?" + IDENT + r"\s*;")
+ASSIGN = re.compile(r"^\s*assign\s+(.+?)\s*=\s*(.+?)\s*;\s*$")
 _CONST = re.compile(r"(\d+)'([bB])([01xXzZ_]+)$")
-_REF = re.compile(r"(\\\S+|[A-Za-z_][\w$]*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?$")
+_REF = re.compile(IDENT + r"\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?$")
 
 
 def clean(text: str) -> str:
@@ -29,7 +32,7 @@ def clean(text: str) -> str:
     ranges: dict[str, tuple[int, int] | None] = {}
     out = []
     for line in text.splitlines():
-        m = _DECL.match(line)
+        m = DECL.match(line)
         if m:
             indent, kind, hi, lo, name = m.groups()
             ranges[name] = None if hi is None else (int(hi), int(lo))
@@ -37,7 +40,7 @@ def clean(text: str) -> str:
             sep = " " if name.startswith("\\") else ""  # an escaped name ends at white space
             out.append(f"{indent}{kind} {rng}{name}{sep};")
             continue
-        m = _ASSIGN.match(line)
+        m = ASSIGN.match(line)
         if m:
             lhs, rhs = _bits(m.group(1), ranges), _bits(m.group(2), ranges)
             if len(lhs) != len(rhs):
@@ -162,7 +165,7 @@ def hold_flop_outputs(text: str, value_of, port_prefix: str = "held__") -> tuple
                     line = f"{indent}.{pin}({port}){comma}"
             out.append(line)
             continue
-        m = _ASSIGN.match(line)
+        m = ASSIGN.match(line)
         if m and value_of(m.group(2).strip()) is not None:
             port = port_of(m.group(2).strip())
             values[port] = value_of(m.group(2).strip())

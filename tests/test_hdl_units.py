@@ -58,3 +58,21 @@ def test_split_pipeline():
         assert max_pipeline(1 << levels) == levels + 2
     with pytest.raises(ValueError):
         split_pipeline(1, 4)
+
+
+def test_register_roles_count_what_sync_drives_and_refuse_an_undeclared_register():
+    """RegisterRoles (hdl/registers.py) sums, per role, the bits a module's own sync statements drive
+    (a register driven in part counts only those bits), and refuses a register it was not told about."""
+    from shiftpsn.hdl.registers import RegisterRoles
+
+    m, reg = Module(), RegisterRoles()
+    a = reg("counters", Signal(5, name="a"))
+    b = reg("output", Signal(7, name="b"))
+    c = reg("output", Signal(3, name="c"))  # combinational: no flip-flop
+    m.d.sync += [a.eq(a + 1), b[:4].eq(a)]
+    m.d.comb += c.eq(a)
+    assert reg.count(m, ("counters", "output", "stage1")) == {"counters": 5, "output": 4, "stage1": 0}
+    d = Signal(2, name="undeclared")
+    m.d.sync += d.eq(a)
+    with pytest.raises(RuntimeError, match="undeclared"):
+        reg.count(m, ("counters", "output"))
