@@ -117,12 +117,12 @@ def rtl_run(rtl: RTLDesign, x, sim: str = "icarus", progress=None) -> dict[str, 
     B, T = xs.shape[:2]
     out = cosimulate(rtl, xs.reshape(B * T, *xs.shape[2:]), [T] * B, [Phase(0, B)], sim=sim, check=False,
                      waves_on_failure=False, progress=progress)
-    return rtl.kind.results(out, rtl.design, shape)
+    return rtl.kind.results(out, rtl.design, B, T, shape)
 
 
 def results(out: Outcome, rtl: RTLDesign, B: int, T: int) -> dict[str, np.ndarray]:
     """The results arrays (as :func:`rtl_run`) of a run of B back-to-back sequences of T steps."""
-    return rtl.kind.results(out, rtl.design, (B, T, *rtl.kind.step_shape(rtl.design)))
+    return rtl.kind.results(out, rtl.design, B, T, (B, T, *rtl.kind.step_shape(rtl.design)))
 
 
 def regress(rtl: RTLDesign, *, sim: str = "icarus", steps: int = 4000, seed: int = 1, waves: bool | Path = False,

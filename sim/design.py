@@ -82,11 +82,6 @@ class RTLDesign:
         return self.design
 
     @property
-    def runtime(self) -> bool:
-        """The design has a configuration port (runtime weights)."""
-        return self.desc.get("config") is not None
-
-    @property
     def streams(self) -> dict[str, dict]:
         """name -> {"valid", "ready", "payload", "fields", "instance"}: ``i`` (driven), ``o`` (sunk)
         and ``spikes_L`` for every monitor of a neuron layer L (watched inside ``instance``)."""
@@ -117,8 +112,8 @@ class RTLDesign:
         return out
 
     def config_words(self) -> list[tuple[int, int]] | None:
-        """The configuration writes that load the design's weights, None without a configuration port."""
-        return self.kind.config_words(self.design) if self.runtime else None
+        """The configuration writes that load the design's weights (a runtime core's), else None."""
+        return self.kind.config_words(self.design)
 
     def idle_timeout(self) -> int:
         """Cycles without progress before the testbench gives up: generous against the slowest step."""
@@ -159,19 +154,20 @@ def scrambled_weights(spec):
     return spec.replace(shift=shift, sign=sign, threshold=threshold)
 
 
-def from_file(verilog_path: str | Path, design=None, *, kind: str = "core") -> RTLDesign:
+def from_file(verilog_path: str | Path, design=None) -> RTLDesign:
     """A design from a Verilog file and the description beside it (``<stem>.core.json`` /
-    ``<stem>.network.json``, as ``generate`` writes them). ``design`` overrides the description's (a
-    core's spec); a core without a description takes ``design`` or the default spec and is described
-    from it. The Verilog's ports are checked against what the design needs (UsageError on a mismatch)."""
+    ``<stem>.network.json``, as ``generate`` writes them). ``design``: a NetworkSpec (its description
+    must be there), or a core's spec overriding the description's (None: the description's, else the
+    default spec; a core without a description is described from its spec). The Verilog's ports are
+    checked against what the design needs (UsageError on a mismatch)."""
     from .kinds import KINDS
 
     path = Path(verilog_path)
     if not path.is_file():
         raise UsageError(f"Verilog file not found: {path}")
     text = read_text(path, "Verilog", limit=MAX_VERILOG_BYTES)
-    k = KINDS[kind]
-    dpath = find_description(path, kind)
+    k = KINDS["core"] if design is None else kind_of(design)
+    dpath = find_description(path, k.name)
     desc = load_description(dpath) if dpath is not None else None
     design, desc = k.from_description(design, desc, path, dpath)
     top = desc.get("top") or verilog_top(text) or k.default_top(design)

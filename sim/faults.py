@@ -79,7 +79,8 @@ def fault_network() -> NetworkSpec:
 
 
 # ---------------------------------------------------------------------------------- the table
-_LANE, _LINE, _ENG = named_like("lane"), named_like("delay_line"), named_like("fault_engine")
+# a core's lane datapath (comparator, adder tree, shifters, operands), its delay line; the engine
+_LANE, _LINE, _ENG = named_like("lane.datapath"), named_like("delay_line"), named_like("fault_engine")
 _REG = r"\\\$\d+ "  # a Yosys-named net or reg
 FAULT_TABLE: tuple[Fault, ...] = (
     Fault("comparator_gt", "spike = acc > threshold instead of >=",
@@ -100,7 +101,7 @@ FAULT_TABLE: tuple[Fault, ...] = (
           within(_LANE, replace(rf"assign ({_REG}) = - \$signed\(([^)]+)\);", r"assign \1 = $signed(\2);",
                                 "tap negation"))),
     Fault("no_sign_extension", "tap 0's operand zero-extended",
-          within(_LANE, replace(rf"\? ({_REG}) : \{{ ({_REG})\[(\d+)\], \2 \}};", r"? \1 : { 1'h0, \2 };",
+          within(_LANE, replace(rf"\? ({_REG}) : \{{ (\\[\w$]+ )\[(\d+)\], \2 \}};", r"? \1 : { 1'h0, \2 };",
                                 "operand sign extension"))),
     Fault("wrong_shift_amount", "the shifter's 1-stage shifts by 2",
           within(_LANE, rewrite(rf"assign ({_REG}) = \{{ (term0_in), 1'h0 \}};",
@@ -166,7 +167,7 @@ FAULT_TABLE: tuple[Fault, ...] = (
           within(stage("readout"), replace(rf"assign ({_REG}) = out_base \+ 1'h1;", r"assign \1 = out_base + 1'h0;",
                                            "lane 1 index")), "network"),
     Fault("comparator_gt", "neuron 0 of layers[3] spikes on acc > threshold",
-          within(stage("neuronstage", 3, ".core.lane0"), replace(r"(assign spike = .*?) >= ", r"\1 > ",
+          within(stage("neuronstage", 3, ".core.lane0.datapath"), replace(r"(assign spike = .*?) >= ", r"\1 > ",
                                                                   "spike comparator")), "network"),
 )
 FAULTS = tuple(f for f in FAULT_TABLE if f.target == "core")

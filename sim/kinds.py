@@ -75,10 +75,18 @@ class CoreKind(Kind):
                 "monitors": [], "cycles_per_step": spec.beats_per_step, "latency": spec.pipeline + 2}
 
     def from_description(self, spec, desc, path, dpath) -> tuple[CoreSpec, dict]:
+        """The spec (given, else the description's, else the default) and the description (empty
+        without one: the core is then described from its spec). UsageError when the description's
+        stream layouts are not the spec's (a Verilog made for another spec)."""
         if desc is not None and not isinstance(desc.get("spec", {}), dict):
             raise UsageError(f"core description {dpath}: expected a JSON object with 'top' and 'spec'")
         if spec is None:
             spec = CoreSpec.from_dict(desc["spec"]) if desc and "spec" in desc else uniform_spec()
+        if desc:
+            for name, direction in (("i", "input"), ("o", "output")):
+                if desc["streams"][name]["fields"] != spec.stream_fields(direction):
+                    raise UsageError(f"{dpath}: its {direction} payload does not match the spec (C={spec.channels}, "
+                                     f"lanes={spec.lanes}, W={spec.input_width}, emit_acc={spec.emit_acc})")
         return spec, desc or {}
 
     def default_top(self, spec: CoreSpec) -> str:
@@ -111,12 +119,11 @@ class CoreKind(Kind):
                              "writes spikes and acc")
         return check_stimulus(x, rtl.design)
 
-    def results(self, out, spec: CoreSpec, shape: tuple) -> dict[str, np.ndarray]:
-        """``spikes`` uint8 and ``acc`` int64 in the stimulus' shape; CheckFailed when the core did not
+    def results(self, out, spec: CoreSpec, B: int, T: int, shape: tuple) -> dict[str, np.ndarray]:
+        """``spikes`` uint8 and ``acc`` int64 in the stimulus' ``shape``; CheckFailed when the core did not
         return one output beat per input beat."""
         got = out.got
-        n, beats = len(got["spikes"]), int(np.prod(shape[:-1] if spec.positions == 1 else shape[:-2])) \
-            * spec.beats_per_step
+        n, beats = len(got["spikes"]), B * T * spec.beats_per_step
         if n != beats or out.verdict["stalled"]:
             raise CheckFailed(f"the core returned {n} output beats for {beats} input beats"
                               + (f" ({out.verdict['stalled']})" if out.verdict["stalled"] else ""))
@@ -153,7 +160,7 @@ class NetworkKind(Kind):
         return NetworkSpec.from_dict(d)
 
     def generate(self, net: NetworkSpec, *, power_up=None, top=None, progress=None) -> tuple[str, dict]:
-        from shiftpsn.hdl.network import generate_network
+        from shiftpsn.hdl.generate import generate_network
 
         gen = generate_network(net, top, progress=progress)
         return gen.verilog, gen.info
@@ -217,10 +224,9 @@ class NetworkKind(Kind):
                              f"(its description lists no monitor of that layer whose ports the Verilog has)")
         return xs
 
-    def results(self, out, net: NetworkSpec, shape: tuple) -> dict[str, np.ndarray]:
+    def results(self, out, net: NetworkSpec, B: int, T: int, shape: tuple) -> dict[str, np.ndarray]:
         """``logits`` int64 (B, T, O), ``classes`` int64 (B,), ``spikes_L`` uint8 (B, T, C); CheckFailed
         when the network stalled or did not return every beat."""
-        B, T = (1, shape[0]) if len(shape) == 2 else shape[:2]  # input (T, I) or (B, T, I)
         if out.verdict["stalled"]:
             raise CheckFailed(f"the network stalled: {out.verdict['stalled']}")
         last = net.layers[-1]

@@ -31,8 +31,8 @@ class Phase:
 
     start: int
     stop: int
-    gap_p: float = 0.0
-    stall_p: float = 0.0
+    gap_p: float = 0.0    # probability of an idle input cycle (i__valid low) before a beat
+    stall_p: float = 0.0  # probability of a stalled output cycle (o__ready low)
     cut: int | None = None
     reset: bool = False
     first_after_reset: bool = True

@@ -138,7 +138,7 @@ def _run_network(args):
     check_simulator(args.sim)
     if args.net is not None:
         net = NetworkSpec.load(args.net)
-        jobs = [(None, lambda: from_file(args.verilog, net, kind="network") if args.verilog else
+        jobs = [(None, lambda: from_file(args.verilog, net) if args.verilog else
                  generated(net, progress=_progress), args.seed)]
     else:
         jobs = []

@@ -57,7 +57,7 @@ def _run_network(args):
     B, T = x.shape[:2]
     limits.check_at_most(B * T, limits.MAX_SIM_BEATS, "time steps to simulate B*T")
     check_simulator(args.sim)
-    rtl = from_file(args.verilog, net, kind="network") if args.verilog else generated(net, progress=_progress)
+    rtl = from_file(args.verilog, net) if args.verilog else generated(net, progress=_progress)
     _progress(f"{B} sequence(s) x {T} steps through {len(net.layers)} layers on {args.sim} ({rtl.top})")
     r = rtl_run(rtl, x, sim=args.sim, progress=_progress)
     save_network_results(out, r["logits"], r["classes"],

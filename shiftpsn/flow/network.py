@@ -169,7 +169,7 @@ def _simulate(cfg: FlowConfig, net, x: np.ndarray, verilog) -> tuple[dict, dict]
     from shiftpsn.sim.cosim import cosimulate, from_file, results
     from shiftpsn.sim.traffic import Phase
 
-    rtl = from_file(verilog, net, kind="network")
+    rtl = from_file(verilog, net)
     B, T = x.shape[:2]
     if len(rtl.monitors()) != len(net.neuron_indices):
         raise CheckFailed(f"{verilog}: not every neuron layer's output stream is visible to the testbench")
