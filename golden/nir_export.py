@@ -1,4 +1,4 @@
-"""A network file as a NIR graph (``shiftpsn nir export``; docs/CONTRACT.md section 5.3). numpy and nir only.
+"""A network file as a NIR graph (``shiftpsn nir export``; docs/CONTRACT.md section 5.2). numpy and nir only.
 
 Node per layer (dt = 1 throughout, the time step of the integer model), named by layer index L:
 
@@ -33,7 +33,7 @@ __all__ = ["to_nir", "write_nir", "METADATA_KEY", "SEMANTICS"]
 
 #: Graph metadata key holding the network file's JSON text.
 METADATA_KEY = "shiftpsn_network"
-SEMANTICS = ("shiftpsn integer network (docs/CONTRACT.md section 5.3): dt = 1; lif fires on u >= threshold "
+SEMANTICS = ("shiftpsn integer network (docs/CONTRACT.md section 5.2): dt = 1; lif fires on u >= threshold "
              "and resets by its 'reset'; psn Threshold fires on acc >= threshold; the exact network is "
              f"the JSON text in metadata '{METADATA_KEY}'")
 

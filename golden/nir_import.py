@@ -1,4 +1,4 @@
-"""A NIR graph as a network file (``shiftpsn nir import``; docs/CONTRACT.md section 5.3). numpy and nir only.
+"""A NIR graph as a network file (``shiftpsn nir import``; docs/CONTRACT.md section 5.2). numpy and nir only.
 
 The graph must be a chain Input -> (Affine | Linear) -> neuron -> (Affine | Linear) -> ... -> Output, each
 neuron a ``LIF``, an ``IF``, a ``CubaLIF`` whose ``tau_syn`` is dt = 1 (its synaptic current is then the

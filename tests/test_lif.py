@@ -1,4 +1,4 @@
-"""The lif layer (docs/CONTRACT.md section 5.2): its integer model against an independent per-element
+"""The lif layer (docs/CONTRACT.md section 5.1): its integer model against an independent per-element
 implementation in Python ints, on >= 100 random networks with extreme values; its validation and the
 membrane bound its widths rest on."""
 

@@ -1,4 +1,4 @@
-"""``shiftpsn nir export / import`` (golden/nir_export.py, golden/nir_import.py; docs/CONTRACT.md 5.3):
+"""``shiftpsn nir export / import`` (golden/nir_export.py, golden/nir_import.py; docs/CONTRACT.md 5.2):
 
 * export then import is the identity on random networks with lif and psn layers (the file equal after
   both are loaded), and the exported file loads with ``nir.read``;

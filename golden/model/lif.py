@@ -1,5 +1,5 @@
 """A trainable LIF neuron whose leak is a power of two (beta = 1 - 2^-s): the torch form of the ``lif``
-layer (docs/CONTRACT.md section 5.2).
+layer (docs/CONTRACT.md section 5.1).
 
 The leak shift s is a parameter trained through a straight-through rounding (forward round(s) clamped
 to [1, 32], backward the identity), so the model always runs with the leak the hardware has. The

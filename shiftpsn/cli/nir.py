@@ -3,7 +3,7 @@
 ``shiftpsn nir import --input G.nir --output NET.json [--weight-bits B] [--input-width W] [--report R.json]``:
 a NIR graph (Affine / Linear with LIF, IF, CubaLIF with tau_syn = 1, and the psn subgraph) as a network
 file, weights quantized to signed integers with a power-of-two scale per layer, leaks rounded to the
-nearest power of two; prints every rounding (largest relative error per layer). docs/CONTRACT.md 5.3.
+nearest power of two; prints every rounding (largest relative error per layer). docs/CONTRACT.md 5.2.
 """
 
 from __future__ import annotations

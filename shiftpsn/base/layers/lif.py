@@ -1,6 +1,6 @@
 """The lif neuron layer (type ``"lif"``): a leaky integrate-and-fire neuron whose leak is a shift.
 
-Keys (docs/CONTRACT.md section 5.2): ``channels`` C, ``input_width`` W (bits of the signed inputs),
+Keys (docs/CONTRACT.md section 5.1): ``channels`` C, ``input_width`` W (bits of the signed inputs),
 ``leak_shift`` s (an int in [1, 32], or null: IF, no leak), ``threshold`` (C ints >= 1), ``reset``
 ("subtract" or "zero"); optional ``name`` (a Verilog identifier) and ``lanes`` (int >= 1 dividing C,
 default C: neurons computed per clock cycle in hardware; never changes results).
