@@ -238,6 +238,14 @@ class LifLayer(Layer):
         """One membrane update per neuron and time step (its synapses are the dense layer's)."""
         return self.channels
 
+    def memories(self) -> dict[str, tuple[int, int, int]]:
+        """Time-multiplexed (lanes < C): per neuron and time step its membrane is read and written and
+        its threshold read, G words of ``membrane_width`` bits per lane (shiftpsn.hdl.lif_stage)."""
+        if self.parallel:
+            return {}
+        G, w = self.beats_per_step, self.membrane_width
+        return {"membrane": (G, w, 2), "thresholds": (G, w, 1)}
+
     def stream_fields(self, direction: str, **context) -> dict:
         """The layer's beats: in ``x`` (lanes signed ``input_width``-bit inputs), ``first``, ``last``;
         out ``x`` (lanes spikes), ``first``, ``last`` (a network stage's beats)."""
