@@ -227,3 +227,13 @@ def test_network_with_lif_round_trips_and_checks_ranges():
     wrong["layers"][1]["channels"], wrong["layers"][1]["threshold"] = 3, [1, 1, 1]
     with pytest.raises(SpecError, match=r"layers\[1\] \(lif\): 'channels' is 3, expected 2"):
         NetworkSpec.from_dict(wrong)
+
+
+def test_hardware_figures_of_the_protocol():
+    par = LifLayer(channels=6, input_width=5, leak_shift=3, threshold=[1] * 6, reset="zero")
+    mux = par.with_lanes(2)
+    assert par.step_cycles() == (1, 1) and mux.step_cycles() == (3, 3) and par.synops_per_step() == 6
+    assert par.memories() == {} and mux.memories() == {"membrane": (3, 8, 2), "thresholds": (3, 8, 1)}
+    assert mux.stream_fields("input")["x"] == {"offset": 0, "width": 10, "count": 2, "per_element": 5, "signed": True}
+    from shiftpsn.synth.switching import sram_model
+    assert sram_model(par) is None and sram_model(mux)["accesses_per_step"] == 3
