@@ -25,8 +25,8 @@ from shiftpsn.sim.faults import write_faulty_network
 
 def hw_lif_network(seed: int, **kw) -> NetworkSpec:
     """A random lif network small enough to co-simulate quickly, random lanes everywhere."""
-    return random_lif_network(np.random.default_rng(seed), width=(1, 10), inputs=(1, 6), random_lanes=True,
-                              name="lif_net", **kw)
+    kw = {"width": (1, 10), "inputs": (1, 6), **kw}
+    return random_lif_network(np.random.default_rng(seed), random_lanes=True, name="lif_net", **kw)
 
 
 @pytest.mark.parametrize("seed", [3, 4, 5])
