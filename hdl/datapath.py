@@ -105,43 +105,36 @@ class NeuronDatapath(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        self.build(m, self, self.taps)
-        return m
-
-    def build(self, m: Module, io, taps) -> None:
-        """Add the datapath's logic to ``m``: read ``taps`` and ``io``'s ``advance`` (``empty``) and weight
-        inputs, drive ``io.acc`` and ``io.spike``. ``io`` is this component (:meth:`elaborate`) or a
-        component with the same members around it: a :class:`~shiftpsn.hdl.lane.ChannelLane` builds its
-        datapath into its own module, so a lane stays one Verilog module with its delay line."""
         s = self._spec
         levels = ceil_log2(s.order)
         operand_cut, cuts = split_pipeline(levels, s.pipeline)
-        tree = PipelinedAdderTree(m, levels=levels, cuts=cuts, enable=io.advance)
+        tree = PipelinedAdderTree(m, levels=levels, cuts=cuts, enable=self.advance)
         self._cut = tree if operand_cut else None
-        operands = [op for i in range(s.order) if (op := self._operand(m, io, i, taps[i])) is not None]
+        operands = [op for i in range(s.order) if (op := self._operand(m, i, self.taps[i])) is not None]
         total, negative = tree.build(operands)
-        m.d.comb += io.acc.eq(-total if negative else total)  # exact: acc never exceeds acc_width
-        threshold = s.threshold_hw(self._channel) if self._channel is not None else io.threshold
+        m.d.comb += self.acc.eq(-total if negative else total)  # exact: acc never exceeds acc_width
+        threshold = s.threshold_hw(self._channel) if self._channel is not None else self.threshold
         if self._channel is None and self._per_beat:
             # the threshold changes from beat to beat: it travels beside the tree's register stages
             for q in range(s.pipeline):
                 threshold = tree.register(threshold, f"threshold_p{q}")
         self.register_bits = tree.register_bits
-        m.d.comb += io.spike.eq(io.acc >= threshold)
+        m.d.comb += self.spike.eq(self.acc >= threshold)
+        return m
 
-    def _operand(self, m: Module, io, i: int, x: Value) -> tuple[Value, bool] | None:
+    def _operand(self, m: Module, i: int, x: Value) -> tuple[Value, bool] | None:
         """Tap i's adder-tree operand ``(value, negative)``, or None for a constant zero weight. With the
         operand cut the value entering the shifter or multiplier is registered (and, ``per_beat``, the
         runtime shift amount or integer weight beside it)."""
         s = self._spec
         cut = self._cut.register if self._cut is not None else (lambda value, name: value)
         weight_cut = cut if self._per_beat else (lambda value, name: value)
-        empty = io.empty if self._per_beat and s.tap_delays[i] > 0 else None  # history taps read 0
+        empty = self.empty if self._per_beat and s.tap_delays[i] > 0 else None  # history taps read 0
         if self._channel is None and s.arith == "mac":
             x = Mux(empty, 0, x) if empty is not None else x
-            return cut(x, f"op{i}") * weight_cut(Value.cast(io.weight[i]), f"weight{i}_op"), False
+            return cut(x, f"op{i}") * weight_cut(Value.cast(self.weight[i]), f"weight{i}_op"), False
         if self._channel is None:
-            word = io.tap[i]
+            word = self.tap[i]
             zero = word.zero | empty if empty is not None else word.zero
             # Sign and zero before the shifter: on input_width + 1 bits, not the shifted width.
             signed_x = cut(Mux(zero, 0, Mux(word.neg, -x, x)), f"op{i}")

@@ -30,8 +30,7 @@ class ChannelLane(wiring.Component):
         spike = acc >= threshold
 
     A :class:`~shiftpsn.hdl.delay_line.DelayLine` (``delay_line``) holding the history the taps read,
-    in front of the neuron datapath (:class:`~shiftpsn.hdl.datapath.NeuronDatapath` with
-    ``per_beat=False``, built into the lane's own module: the lane's members are the datapath's).
+    in front of a :class:`~shiftpsn.hdl.datapath.NeuronDatapath` (``datapath``, ``per_beat=False``).
     ``acc`` and ``spike`` are combinational after the datapath's ``spec.pipeline`` register stages
     (loading on ``advance``); the core registers them at its output.
 
@@ -59,7 +58,6 @@ class ChannelLane(wiring.Component):
         self._spec, self._channel = spec, channel
         self._depth = lane_depth(spec, channel)
         self._datapath = NeuronDatapath(spec=spec, channel=channel, per_beat=False)
-        self._datapath._MustUse__silence = True  # built into the lane's module (NeuronDatapath.build)
         members = {"x": In(signed(spec.input_width)), "first": In(1), "shift": In(1), "advance": In(1)}
         super().__init__({**members, **weights_and_outputs(spec, channel)})
 
@@ -88,6 +86,11 @@ class ChannelLane(wiring.Component):
         m = Module()
         s = self._spec
         m.submodules.delay_line = line = DelayLine(width=s.input_width, delays=s.tap_delays, depth=self._depth)
-        m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift)]
-        self._datapath.build(m, self, line.taps)  # the lane's own members are the datapath's
+        m.submodules.datapath = dp = self._datapath
+        m.d.comb += [line.x.eq(self.x), line.first.eq(self.first), line.shift.eq(self.shift),
+                     dp.taps.eq(line.taps), dp.advance.eq(self.advance), self.acc.eq(dp.acc),
+                     self.spike.eq(dp.spike)]
+        if self._channel is None:
+            weights = "weight" if s.arith == "mac" else "tap"
+            m.d.comb += [getattr(dp, weights).eq(getattr(self, weights)), dp.threshold.eq(self.threshold)]
         return m

@@ -66,6 +66,7 @@ def test_register_roles_count_what_sync_drives_and_refuse_an_undeclared_register
     from shiftpsn.hdl.registers import RegisterRoles
 
     m, reg = Module(), RegisterRoles()
+    m._MustUse__silence = True  # built only to count its registers
     a = reg("counters", Signal(5, name="a"))
     b = reg("output", Signal(7, name="b"))
     c = reg("output", Signal(3, name="c"))  # combinational: no flip-flop
