@@ -80,7 +80,7 @@ def fault_network() -> NetworkSpec:
 
 # ---------------------------------------------------------------------------------- the table
 # a core's lane datapath (comparator, adder tree, shifters, operands), its delay line; the engine
-_LANE, _LINE, _ENG = named_like("lane.datapath"), named_like("delay_line"), named_like("fault_engine")
+_LANE, _LINE, _ENG = named_like("datapath"), named_like("delay_line"), named_like("fault_engine")
 _REG = r"\\\$\d+ "  # a Yosys-named net or reg
 FAULT_TABLE: tuple[Fault, ...] = (
     Fault("comparator_gt", "spike = acc > threshold instead of >=",
