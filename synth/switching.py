@@ -405,7 +405,8 @@ def netlist_energy(netlist_path: Path, liberty: Path, drive: gatesim.Drive, work
 #: The tag of each name-map role whose flip-flops :func:`energy` reports apart: the runtime weight
 #: registers, and the neuron layers' memories (a dense layer's ROMs are logic, not memory).
 _TAGGED_ROLES = {("registers", "config"): "config", ("memories", "history"): "memory",
-                 ("memories", "taps"): "memory", ("memories", "thresholds"): "memory"}
+                 ("memories", "taps"): "memory", ("memories", "thresholds"): "memory",
+                 ("memories", "membrane"): "memory"}
 
 
 def _flip_flop_tags(nl: gatesim.Netlist, names: dict | None):
