@@ -21,6 +21,7 @@ from typing import Any, Callable
 from amaranth.hdl import signed
 
 from .dense import DenseEngine
+from .lif_stage import LifStage
 from .neuron_stage import NeuronStage
 from .regroup import Regroup
 
@@ -69,8 +70,14 @@ def psn_stage(layer, ctx: StageContext) -> BuiltStage:
     return BuiltStage([NeuronStage(spec=layer)], None, layer.lanes)
 
 
+def lif_stage(layer, ctx: StageContext) -> BuiltStage:
+    """A lif layer: a :class:`LifStage` (membranes in registers, or in block RAM when time-multiplexed)."""
+    return BuiltStage([LifStage(layer=layer)], None, layer.lanes)
+
+
 #: layer type name (``Layer.type_name``) -> builder ``(layer, StageContext) -> BuiltStage``.
-STAGE_BUILDERS: dict[str, Callable[[Any, StageContext], BuiltStage]] = {"dense": dense_stage, "psn": psn_stage}
+STAGE_BUILDERS: dict[str, Callable[[Any, StageContext], BuiltStage]] = {"dense": dense_stage, "psn": psn_stage,
+                                                                        "lif": lif_stage}
 
 
 def register_stage(type_name: str, builder: Callable[[Any, StageContext], BuiltStage]) -> None:

@@ -95,21 +95,17 @@ def memory_access_pj(words: int, width: int) -> float:
     return pj * width / 64
 
 
-def sram_model(spec: CoreSpec) -> dict | None:
-    """Per-access SRAM estimate of the engine's memories (None for the parallel core, which has none):
-    each beat reads and writes one ``history_slots * input_width``-bit word of each lane's
-    ``beats_per_step``-word history memory, and reads one taps word (``order * weight_tap_width``
-    bits) and one threshold (``threshold_width`` bits) of a weight memory of ceil(C / lanes) rows
-    (shiftpsn.hdl.engine, shiftpsn.hdl.weight_store): four accesses per neuron-time-step. ``parts`` gives each memory's share."""
-    if spec.parallel:
+def sram_model(layer) -> dict | None:
+    """Per-access SRAM estimate of a neuron layer's memories (the layer protocol's ``memories()``: the
+    psn engine reads and writes a lane's history word and reads a taps word and a threshold per
+    neuron-time-step, four accesses; a time-multiplexed lif layer reads and writes a membrane and reads a
+    threshold). None when the layer has no memories (a parallel core). ``parts`` gives each memory's share."""
+    mems = layer.memories()
+    if not mems:
         return None
-    rows = -(-spec.channels // min(spec.lanes, spec.channels))
-    mems = {"history": (spec.history_depth, spec.history_slots * spec.input_width, 2),
-            "taps": (rows, spec.order * spec.weight_tap_width, 1),
-            "thresholds": (rows, spec.threshold_width, 1)}
     parts = {name: {"words": w, "width": b, "accesses_per_step": n, "access_pj": memory_access_pj(w, b),
                     "pj_per_step": n * memory_access_pj(w, b)}
-             for name, (w, b, n) in mems.items() if b > 0}
+             for name, (w, b, n) in mems.items()}
     return {"pj_per_step": sum(p["pj_per_step"] for p in parts.values()), "parts": parts,
             "accesses_per_step": sum(p["accesses_per_step"] for p in parts.values()),
             "source": "Horowitz, ISSCC 2014, 45 nm SRAM (8 KB 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ per 64-bit access), "
@@ -409,7 +405,8 @@ def netlist_energy(netlist_path: Path, liberty: Path, drive: gatesim.Drive, work
 #: The tag of each name-map role whose flip-flops :func:`energy` reports apart: the runtime weight
 #: registers, and the neuron layers' memories (a dense layer's ROMs are logic, not memory).
 _TAGGED_ROLES = {("registers", "config"): "config", ("memories", "history"): "memory",
-                 ("memories", "taps"): "memory", ("memories", "thresholds"): "memory"}
+                 ("memories", "taps"): "memory", ("memories", "thresholds"): "memory",
+                 ("memories", "membrane"): "memory"}
 
 
 def _flip_flop_tags(nl: gatesim.Netlist, names: dict | None):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from shiftpsn.base.errors import SpecError
-from shiftpsn.base.layers import LAYER_TYPES, DenseLayer, Layer, layer_from_dict, register
+from shiftpsn.base.layers import LAYER_TYPES, DenseLayer, Layer, LifLayer, layer_from_dict, register
 from shiftpsn.base.network import NetworkSpec
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.golden.network import run_network
@@ -24,9 +24,9 @@ def assert_equal(got, want, what):
 
 
 def test_registry_names_each_type_with_its_class_and_role():
-    assert list(LAYER_TYPES) == ["dense", "psn"]
-    assert LAYER_TYPES["dense"] is DenseLayer and LAYER_TYPES["psn"] is CoreSpec
-    assert (DenseLayer.role, CoreSpec.role) == ("synapse", "neuron")
+    assert list(LAYER_TYPES) == ["dense", "lif", "psn"]
+    assert LAYER_TYPES["dense"] is DenseLayer and LAYER_TYPES["psn"] is CoreSpec and LAYER_TYPES["lif"] is LifLayer
+    assert (DenseLayer.role, CoreSpec.role, LifLayer.role) == ("synapse", "neuron", "neuron")
     assert issubclass(CoreSpec, Layer) and issubclass(DenseLayer, Layer)
 
 
@@ -230,6 +230,6 @@ def test_a_new_layer_type_needs_no_change_to_the_network(sign_type):
     assert_equal(r.logits, [[[2, 0], [0, 0]]], "logits")
     assert_equal(r.classes, [0], "class")  # sums (2, 0)
     bad = {**d, "layers": [d["layers"][0], d["layers"][0], d["layers"][2]]}
-    with pytest.raises(SpecError, match=r"layers\[1\] is a dense layer, expected psn/sign: layers alternate "
-                                        r"dense, psn/sign, dense, \.\.\. starting and ending with dense"):
+    with pytest.raises(SpecError, match=r"layers\[1\] is a dense layer, expected lif/psn/sign: layers alternate "
+                                        r"dense, lif/psn/sign, dense, \.\.\. starting and ending with dense"):
         NetworkSpec.from_dict(bad)

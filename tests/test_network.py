@@ -280,7 +280,7 @@ BAD = [
     (lambda n: n.update(name="module"), "'name' must be a Verilog identifier"),
     (lambda n: n["layers"].pop(), "must end with a dense layer"),
     (lambda n: n["layers"].pop(0), "layers[0] is a psn layer, expected dense"),
-    (lambda n: n["layers"].insert(1, copy.deepcopy(n["layers"][0])), "layers[1] is a dense layer, expected psn"),
+    (lambda n: n["layers"].insert(1, copy.deepcopy(n["layers"][0])), "layers[1] is a dense layer, expected lif/psn"),
     (lambda n: n["layers"][0].update(type="conv"), "layers[0]: 'type' must be one of"),
     (lambda n: n["layers"][0].pop("type"), "layers[0]: 'type' must be one of"),
     (lambda n: n["layers"].__setitem__(0, [1, 2]), "layers[0] must be a JSON object"),

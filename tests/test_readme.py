@@ -84,3 +84,4 @@ def test_every_readme_command_runs(tmp_path):
     net = np.load(b / "net.npz")  # the whole network in integers (docs/CONTRACT.md section 5)
     assert net["classes"].shape == (450,) and net["logits"].dtype == np.int64
     assert json.loads((b / "net.export.json").read_text())["accuracy"]["integer"] >= 0
+    assert json.loads((b / "net_nir.json").read_text()) == json.loads((b / "net.json").read_text())  # nir round trip

@@ -32,6 +32,7 @@ COMMANDS = {
     "autoselect": ("shiftpsn.cli.autoselect", "time every acceleration method (Algorithm 1) and pick one"),
     "prove": ("shiftpsn.cli.prove", "formal proof of a core against the reference (SymbiYosys)"),
     "flow": ("shiftpsn.cli.flow", "the main job: train, export, generate, co-simulate, synthesize"),
+    "nir": ("shiftpsn.cli.nir", "export a network as a NIR graph, or import a NIR graph as a network"),
 }
 
 

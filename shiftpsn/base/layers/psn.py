@@ -128,6 +128,18 @@ class PsnLayer(Layer):
     def synops_per_step(self) -> int:
         return self.neurons * self.order
 
+    def memories(self) -> dict[str, tuple[int, int, int]]:
+        """The engine's (lanes < P*C; shiftpsn.hdl.engine, shiftpsn.hdl.weight_store): each beat reads and
+        writes a lane's history word and reads a taps word and a threshold of a weight memory of
+        ceil(C / lanes) rows. The parallel core has none."""
+        if self.parallel:
+            return {}
+        rows = -(-self.channels // min(self.lanes, self.channels))
+        mems = {"history": (self.history_depth, self.history_slots * self.input_width, 2),
+                "taps": (rows, self.order * self.weight_tap_width, 1),
+                "thresholds": (rows, self.threshold_width, 1)}
+        return {name: m for name, m in mems.items() if m[1] > 0}
+
     def stream_fields(self, direction: str, **context) -> dict:
         """A core's beats (docs/CONTRACT.md section 7): in ``x`` (lanes signed inputs), ``first``; out
         ``spikes`` (lanes), ``first``, and with ``emit_acc`` ``acc`` (lanes signed accumulators)."""

@@ -80,6 +80,12 @@ class Layer(ABC):
         signed integer inputs; ``arith``: the network's. With ``in_activity`` (int array (..., I) of
         the inputs the layer sees) both are the exact int64 counts per time step, shape (...)."""
 
+    def memories(self) -> dict[str, tuple[int, int, int]]:
+        """The block memories of the layer's hardware, each priced per neuron and time step as a lane's
+        own memory: name -> (words, bits per word, accesses per neuron-time-step). {} (the default):
+        everything in registers."""
+        return {}
+
     @abstractmethod
     def synops_per_step(self) -> int:
         """Synaptic operations per time step (docs/CONTRACT.md section 6)."""
