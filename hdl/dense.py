@@ -73,6 +73,13 @@ def step_layout(shape, lanes: int) -> data.StructLayout:
     return data.StructLayout({"x": data.ArrayLayout(shape, lanes), "first": 1, "last": 1})
 
 
+def neuron_stage_members(input_width: int, lanes: int) -> dict:
+    """The streams of a neuron layer's network stage (psn or lif): ``lanes`` signed inputs of one time
+    step in, their spikes out, each beat with ``first`` and ``last``."""
+    return {"i": In(stream.Signature(step_layout(signed(input_width), lanes))),
+            "o": Out(stream.Signature(step_layout(spike_shape, lanes)))}
+
+
 def store_slot(m: Module, register: Signal, slot: Value, value: Value) -> None:
     """Load ``value`` into slot ``slot`` of ``register`` (slots of ``len(value)`` bits, LSB first) on
     the clock edge; a slot number beyond the register loads nothing."""

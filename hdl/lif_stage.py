@@ -28,14 +28,13 @@ Two organisations, both one beat per cycle with full back-pressure (``i.ready = 
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 
 from shiftpsn.base.ints import pack_fields
 from shiftpsn.base.layers.lif import LifLayer
 
-from .dense import spike_shape, step_layout
+from .dense import neuron_stage_members
 from .names import memory_entry, register_entry
 from .weight_store import NO_RW_CHECK
 
@@ -79,10 +78,7 @@ class LifStage(wiring.Component):
             self._MustUse__silence = True
             raise TypeError(f"layer must be a LifLayer, not {type(layer).__name__}")
         self._layer = layer
-        super().__init__({
-            "i": In(stream.Signature(step_layout(signed(layer.input_width), layer.lanes))),
-            "o": Out(stream.Signature(step_layout(spike_shape, layer.lanes))),
-        })
+        super().__init__(neuron_stage_members(layer.input_width, layer.lanes))
 
     @property
     def layer(self) -> LifLayer:

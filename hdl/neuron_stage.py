@@ -3,15 +3,14 @@ carried around it (docs/ARCHITECTURE.md, "The network in hardware")."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, signed
-from amaranth.lib import stream, wiring
+from amaranth.hdl import Module
+from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
-from amaranth.lib.wiring import In, Out
 
 from shiftpsn.base.spec import CoreSpec
 
 from .core import ShiftPSNCore
-from .dense import spike_shape, step_layout
+from .dense import neuron_stage_members
 from .engine import ShiftPSNEngine
 from .names import under
 from .neuron_base import require_psn
@@ -51,10 +50,7 @@ class NeuronStage(wiring.Component):
         self._spec = spec.replace(weights="constant", emit_acc=False)
         self._core = neuron_layer(self._spec)
         self._core._MustUse__silence = True  # elaborated with this stage
-        super().__init__({
-            "i": In(stream.Signature(step_layout(signed(spec.input_width), spec.lanes))),
-            "o": Out(stream.Signature(step_layout(spike_shape, spec.lanes))),
-        })
+        super().__init__(neuron_stage_members(spec.input_width, spec.lanes))
 
     @property
     def spec(self) -> CoreSpec:
