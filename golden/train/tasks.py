@@ -114,7 +114,9 @@ def _digits() -> tuple[np.ndarray, ...]:
     digits = load_digits()
     # 8x8 images, rows top to bottom, pixels left to right within a row
     x, y = digits.images.astype(np.int64), digits.target.astype(np.int64)
-    return tuple(train_test_split(x, y, test_size=TEST_FRACTION, random_state=SPLIT_SEED, stratify=y))
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=TEST_FRACTION, random_state=SPLIT_SEED,
+                                              stratify=y)
+    return x_tr, y_tr, x_te, y_te
 
 
 def _mnist() -> tuple[np.ndarray, ...]:
