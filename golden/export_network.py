@@ -123,8 +123,8 @@ def _neuron_layers(model) -> list[MulFreePSN]:
 
 def pixel_inputs(x: np.ndarray, input_exp: int) -> np.ndarray:
     """Integer pixels X = x * 2^-input_exp (int64); UsageError if x is not on that grid."""
-    q = np.rint(np.ldexp(x.astype(np.float64), -input_exp))
-    if not np.array_equal(np.ldexp(q, input_exp), x.astype(np.float64)):
+    q = np.rint(x * np.float64(2.0 ** -input_exp))  # a power of two: exact
+    if not np.array_equal(q * np.float64(2.0 ** input_exp), x):
         raise UsageError(f"export --network: the task's inputs are not integers times 2^{input_exp}")
     return q.astype(np.int64)
 
@@ -221,7 +221,9 @@ def export_network(checkpoint: str | Path, *, weight_bits: int = DEFAULT_WEIGHT_
     _neuron_layers(model)
     data = load_task(config.model.task, test_subset=test_subset)
     input_exp = data.shape.input_exp
-    x_train, x_test = pixel_inputs(data.x_train, input_exp), pixel_inputs(data.x_test, input_exp)
+    # the training set's extremes (not all 47M values: MNIST) and the whole test set on the pixel grid
+    x_train = pixel_inputs(np.array([data.x_train.min(), data.x_train.max()]), input_exp)
+    x_test = pixel_inputs(data.x_test, input_exp)
     input_width = signed_width(min(0, int(x_train.min()), int(x_test.min())),
                                max(int(x_train.max()), int(x_test.max())))
     net, info = build_network(model, input_width=input_width, input_exp=input_exp,

@@ -100,7 +100,8 @@ def load_task(name: str, *, train_subset: int | None = None, test_subset: int | 
     x_te, y_te = x_te[:test_subset], y_te[:test_subset]
 
     def floats(pixels: np.ndarray) -> np.ndarray:  # integer pixels -> x = X * 2^input_exp, exact
-        x = np.ldexp(pixels.astype(np.float32), shape.input_exp).reshape(-1, shape.steps, shape.features)
+        x = (pixels.astype(np.float32) * np.float32(2.0 ** shape.input_exp)).reshape(-1, shape.steps,
+                                                                                  shape.features)
         return np.ascontiguousarray(x)
 
     return TaskData(name, floats(x_tr), y_tr.astype(np.int64), floats(x_te), y_te.astype(np.int64))
