@@ -93,3 +93,18 @@ def test_window_lif_claims_and_tables(tmp_path):
     assert "| 1 | digits-t1 | 91.00 ± 1.00 | 80.00 ± 0.00 | +11.00 | yes, beyond the seeds' spread |" in text
     assert "| window-lif | - | - | 91.00 ± 1.00 |" in text and "0.300 ± 0.000" in text
     assert json.loads((tmp_path / "results.json").read_text())["claims"]["window_lif"]["vs_lif"]
+
+
+def test_plan_has_the_seq_mnist_table():
+    """mulfree vs cwpsn vs the PSN family vs LIF on seq-MNIST, one recipe for all, mulfree first."""
+    from shiftpsn.golden.train.recipes import SEQ_MNIST_ORDER, TASK_RECIPES
+
+    runs = [r for r in plan() if r.task == "seq-mnist"]
+    groups = list(dict.fromkeys(r.group for r in runs))
+    assert groups[0] == f"seq-mnist/mulfree/k{SEQ_MNIST_ORDER}/fixed" and plan()[0].task == "seq-mnist"
+    for neuron in ("mulfree", "cwpsn", "psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard"):
+        assert f"seq-mnist/{neuron}/k{SEQ_MNIST_ORDER}/fixed" in groups
+    assert len(runs) == 3 * len(groups)
+    width = TASK_RECIPES["seq-mnist"]["model"]["width"]
+    assert {(r.config().model.width, r.config().batch_size) for r in runs} == {(width, 128)}
+    assert {r.config().model.width for r in plan() if r.task != "seq-mnist"} == {64}  # digits unchanged
