@@ -108,3 +108,13 @@ def test_plan_has_the_seq_mnist_table():
     width = TASK_RECIPES["seq-mnist"]["model"]["width"]
     assert {(r.config().model.width, r.config().batch_size) for r in runs} == {(width, 128)}
     assert {r.config().model.width for r in plan() if r.task != "seq-mnist"} == {64}  # digits unchanged
+
+
+def test_the_demo_recipe_is_a_mulfree_seq_mnist_run():
+    from shiftpsn.golden.train.recipes import SEQ_MNIST_DEMO, seq_mnist_demo_config
+
+    c = seq_mnist_demo_config(seed=3, epochs=1, test_subset=100)
+    assert (c.model.task, c.model.neuron, c.model.quantized) == ("seq-mnist", "mulfree", True)
+    assert (c.model.order, c.model.width, c.model.layers) == tuple(SEQ_MNIST_DEMO[k] for k in ("order", "width", "layers"))
+    assert (c.epochs, c.seed, c.test_subset, c.batch_size) == (1, 3, 100, SEQ_MNIST_DEMO["batch_size"])
+    assert seq_mnist_demo_config().epochs == SEQ_MNIST_DEMO["epochs"]
