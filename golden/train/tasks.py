@@ -80,6 +80,15 @@ def check_task(name: str) -> TaskShape:
         raise UsageError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}") from None
 
 
+def check_data(name: str) -> None:
+    """Fail early (UsageError, one line naming ``make data``) when task ``name`` needs a data cache that
+    is missing or damaged; the digits need none."""
+    if check_task(name).dataset == "mnist":
+        from .mnist_data import load_mnist
+
+        load_mnist()
+
+
 def load_task(name: str, *, train_subset: int | None = None, test_subset: int | None = None) -> TaskData:
     """Load task ``name`` with the fixed stratified split.
 
