@@ -7,18 +7,26 @@ STAMP     := $(VENV)/.stamp-setup
 APT_PKGS  := iverilog perl qflow-tech-osu018 opensta
 JOBS      ?= 2
 OUT       ?= out
+# the data cache (git-ignored): the MNIST wheel and mnist.npz (golden/train/mnist_data.py); the
+# programs find it through $SHIFTPSN_DATA, else in data/
+DATA      := $(or $(SHIFTPSN_DATA),data)
 
-.PHONY: setup demo test regress bench results clean distclean
+.PHONY: setup data demo test regress bench results clean distclean
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo    set up, then run the main flow (train -> export -> Verilog -> co-sim -> synth) into $(OUT)/demo"
 	@echo "make test    set up, then run the test suite"
+	@echo "make data    fetch the MNIST wheel and convert it to $(DATA)/mnist.npz (part of setup)"
 	@echo "make regress the full co-simulation matrix and long sweeps (slow)"
 	@echo "make bench   benchmarks, results in bench/results/"
 	@echo "make results training comparison of the papers' claims, into results/"
 
-setup: $(STAMP)
+setup: $(STAMP) data
+
+# Checks the cache each time (a second); fetches and converts only what is missing or damaged.
+data: $(STAMP)
+	@$(PY) -m shiftpsn.golden.train.mnist_data --dir $(DATA)
 
 $(STAMP): pyproject.toml Makefile
 	@bash tools/apt-deps.sh $(APT_PKGS)
@@ -50,4 +58,4 @@ clean:
 	rm -rf $(OUT) build .pytest_cache
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DATA)

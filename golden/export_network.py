@@ -4,9 +4,10 @@ to a network spec (docs/CONTRACT.md section 5) and its test set as integer netwo
 The trained network is ``{Linear -> BatchNorm1d -> MulFreePSN} x L -> Linear``, logits averaged over
 time. Its integer network is ``dense, psn, dense, psn, ..., dense``:
 
-1. **Inputs.** The digits tasks feed pixel values 0..16 scaled by 1/16 (:mod:`~shiftpsn.golden.train.tasks`).
-   The network input is the integer pixel itself, X = 16 x, so the float input is X * 2^-4 exactly
-   (``input_exp = -4``) and ``input_width`` is the fewest signed bits holding 0..16: 6.
+1. **Inputs.** Each task feeds integer pixels X scaled by 2^input_exp (:mod:`~shiftpsn.golden.train.tasks`):
+   the digits 0..16 times 2^-4, MNIST 0..255 times 2^-8. The network input is the integer pixel itself,
+   so the float input is X * 2^input_exp exactly, and ``input_width`` is the fewest signed bits holding
+   the pixels of the training and test sets: 6 for the digits, 9 for MNIST.
 2. **BatchNorm folding** (eval mode, running statistics, float64)::
 
        a = gamma / sqrt(running_var + eps),   W' = a[o] * W[o][i],   b' = a[o] * (b[o] - running_mean[o]) + beta[o]
@@ -18,7 +19,7 @@ time. Its integer network is ``dense, psn, dense, psn, ..., dense``:
        Bq = round(b' / 2^E),   E = s + input_exp                     (an integer of any size on the grid 2^E)
 
    (round half to even.) The layer then computes, in integers, Y = Wq X + Bq with
-   ``BN(Linear(x)) ~ Y * 2^E``; ``input_exp`` is -4 for the first layer and 0 after a neuron layer
+   ``BN(Linear(x)) ~ Y * 2^E``; ``input_exp`` is the task's for the first layer and 0 after a neuron layer
    (spikes 0/1). The readout is quantized the same way (its output scale 2^s does not change the argmax).
 4. **Neuron layers.** The scale 2^E is folded into the neuron's exponents and threshold by
    :func:`shiftpsn.golden.export.export_spec` (``input_exp = E``, exponent range narrowed to the used
@@ -33,7 +34,7 @@ Three accuracies on the test set:
 
 * ``float``: the trained model itself (float32, BatchNorm, unquantized dense layers);
 * ``quantized``: the same network with the dense layers replaced by their quantized values
-  ``Wq 2^s``, ``Bq 2^E`` (BatchNorm folded in), inputs X * 2^-4, neuron layers as trained, computed in
+  ``Wq 2^s``, ``Bq 2^E`` (BatchNorm folded in), inputs X * 2^input_exp, neuron layers as trained, computed in
   float64, class = argmax of the logits summed over time;
 * ``integer``: :func:`shiftpsn.golden.network.run_network` on the integer inputs.
 
@@ -61,8 +62,6 @@ from shiftpsn.base.network import DenseLayer, NetworkSpec, signed_width
 from .export import EXACT_ACC_WIDTH, export_spec, inference_parameters, input_exponent
 from .model.neuron import MulFreePSN
 
-#: The digits tasks scale pixels 0..16 by 1/16: float input = integer pixel * 2^PIXEL_EXP.
-PIXEL_EXP = -4
 #: Bits of a quantized dense weight (signed, symmetric: [-(2^(B-1) - 1), 2^(B-1) - 1]).
 DEFAULT_WEIGHT_BITS = 8
 #: Widest value float64 holds exactly: partial sums of dense outputs must stay below it (in units).
@@ -122,23 +121,23 @@ def _neuron_layers(model) -> list[MulFreePSN]:
     return layers
 
 
-def pixel_inputs(x: np.ndarray) -> np.ndarray:
-    """Integer pixels X = x * 2^-PIXEL_EXP (int64); UsageError if x is not on that grid."""
-    q = np.rint(np.ldexp(x.astype(np.float64), -PIXEL_EXP))
-    if not np.array_equal(np.ldexp(q, PIXEL_EXP), x.astype(np.float64)):
-        raise UsageError(f"export --network: the task's inputs are not integers times 2^{PIXEL_EXP}")
+def pixel_inputs(x: np.ndarray, input_exp: int) -> np.ndarray:
+    """Integer pixels X = x * 2^-input_exp (int64); UsageError if x is not on that grid."""
+    q = np.rint(x * np.float64(2.0 ** -input_exp))  # a power of two: exact
+    if not np.array_equal(q * np.float64(2.0 ** input_exp), x):
+        raise UsageError(f"export --network: the task's inputs are not integers times 2^{input_exp}")
     return q.astype(np.int64)
 
 
-def build_network(model, *, input_width: int, weight_bits: int = DEFAULT_WEIGHT_BITS,
+def build_network(model, *, input_width: int, input_exp: int, weight_bits: int = DEFAULT_WEIGHT_BITS,
                   name: str = "shiftpsn_net", weights: str = "runtime") -> tuple[NetworkSpec, list[dict]]:
-    """The network spec of an eval-mode SpikingMLP whose inputs are integers X (float x = X * 2^-4),
-    and one JSON-ready dict of scales per layer."""
+    """The network spec of an eval-mode SpikingMLP whose inputs are integers X (float
+    x = X * 2^input_exp), and one JSON-ready dict of scales per layer."""
     if not isinstance(weight_bits, int) or not 2 <= weight_bits <= 32:
         raise UsageError(f"weight bits must be an integer in [2, 32], got {weight_bits!r}")
     neurons = _neuron_layers(model)
     layers, info = [], []
-    in_exp = PIXEL_EXP
+    in_exp = input_exp
     xmin, xmax = -(1 << (input_width - 1)), (1 << (input_width - 1)) - 1
     for l, (block, neuron) in enumerate(zip(model.blocks, neurons)):
         L = 2 * l
@@ -221,11 +220,14 @@ def export_network(checkpoint: str | Path, *, weight_bits: int = DEFAULT_WEIGHT_
     model, config, _ = load_checkpoint(checkpoint)
     _neuron_layers(model)
     data = load_task(config.model.task, test_subset=test_subset)
-    x_train, x_test = pixel_inputs(data.x_train), pixel_inputs(data.x_test)
+    input_exp = data.shape.input_exp
+    # the training set's extremes (not all 47M values: MNIST) and the whole test set on the pixel grid
+    x_train = pixel_inputs(np.array([data.x_train.min(), data.x_train.max()]), input_exp)
+    x_test = pixel_inputs(data.x_test, input_exp)
     input_width = signed_width(min(0, int(x_train.min()), int(x_test.min())),
                                max(int(x_train.max()), int(x_test.max())))
-    net, info = build_network(model, input_width=input_width, weight_bits=weight_bits, name=name,
-                              weights=weights)
+    net, info = build_network(model, input_width=input_width, input_exp=input_exp,
+                              weight_bits=weight_bits, name=name, weights=weights)
     labels = data.y_test.astype(np.int64)
     float_acc, _ = evaluate(model, torch.from_numpy(data.x_test), torch.from_numpy(labels))
     with torch.no_grad():
@@ -242,8 +244,9 @@ def export_network(checkpoint: str | Path, *, weight_bits: int = DEFAULT_WEIGHT_
                      "integer": float((int_pred == labels).mean())},
         "agreement_integer_quantized": float((int_pred == quant_pred).mean()),
         "exact_quantized_float": exact_quantized_float(net, int(x_test.shape[1])),
-        "input": {"encoding": "integer pixels 0..16; float input = X * 2^input_exp",
-                  "input_exp": PIXEL_EXP, "input_width": input_width},
+        "input": {"encoding": f"integer pixels {int(x_train.min())}..{int(x_train.max())}; "
+                              f"float input = X * 2^input_exp",
+                  "input_exp": input_exp, "input_width": input_width},
         "weight_bits": weight_bits,
         "quantization": ("post-training: BatchNorm folded into the dense layer, Wq = clip(round(W' / 2^s)) "
                          "with one power-of-two scale 2^s per layer (symmetric signed weight_bits), "

@@ -30,7 +30,7 @@ def installed(tmp_path_factory):
     (site / "shiftpsn-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     # build from a copy: setuptools leaves a build/ folder in the tree it builds
     src = venv.parent / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "out", "results", "bench",
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "build", "out", "results", "bench", "data",
                                                              "tests", "__pycache__", "*.egg-info"))
     r = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
                         "--no-build-isolation", str(src)], capture_output=True, text=True, timeout=600)

