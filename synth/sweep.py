@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from shiftpsn.base.errors import UsageError
+from shiftpsn.base.paths import atomic_write
 from shiftpsn.base.spec import CoreSpec, max_pipeline, uniform_spec
 from shiftpsn.executor import ExecutorOptions, Task, TaskStore, array_digest, file_digest, run_tasks
 
@@ -154,11 +156,13 @@ def _mkdir(d: Path) -> Path:
 
 
 def _write_csv(rows: list[dict], path: Path) -> None:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS})
+    """sweep.csv, written atomically and recorded as shiftpsn's (a rerun into the folder may replace it)."""
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=COLUMNS)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS})
+    atomic_write(path, text.getvalue())
 
 
 def area_key(rows: list[dict]) -> tuple[str, str]:
@@ -204,5 +208,5 @@ def plot(rows: list[dict], param: str, path: Path) -> None:
         ax.grid(True, alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    atomic_write(path, lambda f: fig.savefig(f, dpi=100, format="png"))
     plt.close(fig)

@@ -119,8 +119,8 @@ def test_results_interrupted_by_ctrl_c_resume_without_retraining(tmp_path):
     assert p.returncode == 130, text + err
     assert "Traceback" not in err, err
     assert "interrupted:" in text
-    runs = sorted((out / "runs").glob("*.json"))
-    entries = {q.name: q.stat().st_mtime_ns for q in (out / "tasks").glob("*.json")}
+    runs = sorted((out / "runs").glob("[!.]*.json"))
+    entries = {q.name: q.stat().st_mtime_ns for q in (out / "tasks").glob("[!.]*.json")}
     kept = {q.name: q.read_bytes() for q in runs}
     assert 1 <= len(kept) < 7 and len(entries) == len(kept), text
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -129,7 +129,7 @@ def test_results_interrupted_by_ctrl_c_resume_without_retraining(tmp_path):
     assert COUNTER.search(r.stdout).groups() == (str(7 - len(kept)), "0", str(7 - len(kept)), "0")
     assert {q.name: q.read_bytes() for q in runs} == kept  # the runs done before were not trained again
     assert all((out / "tasks" / n).stat().st_mtime_ns == t for n, t in entries.items())
-    assert len(list((out / "runs").glob("*.json"))) == 7
+    assert len(list((out / "runs").glob("[!.]*.json"))) == 7
     assert json.loads((out / "results.json").read_text())
 
 

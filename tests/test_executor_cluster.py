@@ -114,7 +114,7 @@ def counter(text: str) -> tuple[int, int, int, int]:
 def entries(out: Path) -> dict[str, dict]:
     """Task entries of a folder: address -> its result, and the file's mtime (ns)."""
     return {p.stem: {"result": json.loads(p.read_text())["result"], "mtime": p.stat().st_mtime_ns}
-            for p in sorted((out / "tasks").glob("*.json"))}
+            for p in sorted((out / "tasks").glob("[!.]*.json"))}
 
 
 def run_killing_a_worker(cluster: Cluster, argv: list[str]) -> subprocess.CompletedProcess:

@@ -60,7 +60,7 @@ def test_core_names_are_in_the_verilog(tmp_path, name):
 
 
 def test_network_names_are_in_the_verilog(tmp_path):
-    from test_hdl_network import small_network
+    from test_hdl_network_verilog import small_network
 
     net = small_network()
     info = write_network_verilog(net, tmp_path / "net.v")
