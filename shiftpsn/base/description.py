@@ -6,7 +6,7 @@ Version 2 (``{"format": "shiftpsn-design", "version": 2, ...}``) names the desig
 in the one payload schema of :mod:`shiftpsn.base.payload`), its ``config`` port if any, ``latency``,
 ``cycles_per_step``, ``monitors`` (streams inside a network) and ``names`` (the memories and registers,
 by Verilog hierarchical path). shiftpsn.hdl writes it; every reader goes through :func:`load_description`,
-which also reads the version-1 files of release 0.3 (CORE.json, NETWORK.json) converted to version 2:
+which also reads the version-1 files written before it (CORE.json, NETWORK.json up to commit 20e87a7) converted to version 2:
 payload entries ``{"offset", "width", "per_channel"}`` become vectors (``x``, ``acc`` signed, ``spikes``
 unsigned) or, for ``first``, a scalar; ``kind``, ``streams`` and (for a core) ``monitors`` are added;
 ``names`` is null (version 1 had no name map; regenerate the Verilog for one).
@@ -98,7 +98,7 @@ def load_description(path: str | Path) -> dict:
 
 
 def convert_v1(d: dict) -> dict:
-    """A version-1 description (CORE.json or NETWORK.json of release 0.3) as version 2."""
+    """A version-1 description (CORE.json or NETWORK.json written up to commit 20e87a7) as version 2."""
     out = copy.deepcopy(d)
     if out.get("kind") == "network":
         kind, inp, outp = "network", out["input_payload"], out["output_payload"]
