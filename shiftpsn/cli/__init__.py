@@ -27,7 +27,7 @@ COMMANDS = {
     "rtl-run": ("shiftpsn.cli.rtl_run", "run a stimulus through the Verilog in a real simulator"),
     "regress": ("shiftpsn.cli.regress", "co-simulate the Verilog against the golden model"),
     "synth": ("shiftpsn.cli.synth", "synthesize area / timing / energy reports"),
-    "train": ("shiftpsn.cli.train", "train a network with a spiking neuron on a digits task"),
+    "train": ("shiftpsn.cli.train", "train a network with a spiking neuron on a digits or MNIST task"),
     "export": ("shiftpsn.cli.export", "export a trained neuron layer to a core spec (--network: the whole network)"),
     "autoselect": ("shiftpsn.cli.autoselect", "time every acceleration method (Algorithm 1) and pick one"),
     "prove": ("shiftpsn.cli.prove", "formal proof of a core against the reference (SymbiYosys)"),

@@ -1,4 +1,4 @@
-"""``shiftpsn train``: train a spiking network on a digits task (shiftpsn.golden.train).
+"""``shiftpsn train``: train a spiking network on a digits or MNIST task (shiftpsn.golden.train).
 
 Writes DIR/model.pt (checkpoint: model state + configuration) and DIR/results.json.
 """
