@@ -34,3 +34,16 @@ def pack_fields(fields: list[tuple[int, int]]) -> tuple[int, int]:
         word |= (value & ((1 << width) - 1)) << offset
         offset += width
     return word, offset
+
+
+class SignedInputRange:
+    """``input_min`` / ``input_max`` of anything whose inputs are signed ``input_width``-bit numbers
+    (a psn or lif layer, a network): the one definition of that range."""
+
+    @property
+    def input_min(self) -> int:
+        return -(1 << (self.input_width - 1))
+
+    @property
+    def input_max(self) -> int:
+        return (1 << (self.input_width - 1)) - 1

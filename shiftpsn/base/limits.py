@@ -55,10 +55,8 @@ MAX_AUTOSELECT_SPAN = 1 << 20
 
 
 # ----------------------------------------------------------------------------- bounded reads
-def read_bytes(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) -> bytes:
-    """The bytes of regular file ``path`` (at most ``limit``); UsageError naming ``what`` otherwise.
-    Device files, FIFOs and directories are refused before anything is read."""
-    path = Path(path)
+def _regular_file(path: Path, what: str) -> os.stat_result:
+    """The stat of regular file ``path``; one-line UsageError for a missing file, a folder or a device."""
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -69,6 +67,14 @@ def read_bytes(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) 
         raise UsageError(f"{what} {path} is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{what} {path} is not a regular file")
+    return st
+
+
+def read_bytes(path: str | os.PathLike, what: str, limit: int = MAX_JSON_BYTES) -> bytes:
+    """The bytes of regular file ``path`` (at most ``limit``); UsageError naming ``what`` otherwise.
+    Device files, FIFOs and directories are refused before anything is read."""
+    path = Path(path)
+    st = _regular_file(path, what)
     if st.st_size > limit:
         raise UsageError(f"{what} {path} has {st.st_size} bytes, more than the limit of {limit} bytes")
     try:
@@ -85,16 +91,7 @@ def read_head(path: str | os.PathLike, what: str, size: int) -> bytes:
     """The first ``size`` bytes of regular file ``path`` (to tell its format); the same one-line
     UsageError as :func:`read_bytes` for a missing file, a folder or a device."""
     path = Path(path)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise UsageError(f"{what} file not found: {path}") from None
-    except OSError as e:
-        raise UsageError(f"cannot read {what} file {path}: {e.strerror}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise UsageError(f"{what} {path} is a directory, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{what} {path} is not a regular file")
+    _regular_file(path, what)
     try:
         with open(path, "rb") as f:
             return f.read(size)

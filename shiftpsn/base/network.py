@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SpecError, StimulusError, UsageError
-from .ints import INT64_MAX, is_int, signed_width
+from .ints import INT64_MAX, SignedInputRange, is_int, signed_width
 from .layers import DenseLayer, Layer, layer_class, types_of_role
 from .layers.dense import DENSE_KEYS, DENSE_OPTIONAL_KEYS
 from .layers.registry import check_keys
@@ -56,7 +56,7 @@ MAX_INPUT_WIDTH = 64
 
 
 @dataclass(frozen=True, eq=False)
-class NetworkSpec:
+class NetworkSpec(SignedInputRange):
     """A validated network (module docstring). Build one with :meth:`from_dict`, :meth:`load` or the
     constructor (``layers``: layer objects of registered types, synapse and neuron roles alternating,
     a synapse layer first and last).
@@ -113,14 +113,6 @@ class NetworkSpec:
         object.__setattr__(self, "partial_bounds", partial)
 
     # ----------------------------------------------------------------- derived
-    @property
-    def input_min(self) -> int:
-        return -(1 << (self.input_width - 1))
-
-    @property
-    def input_max(self) -> int:
-        return (1 << (self.input_width - 1)) - 1
-
     @property
     def in_features(self) -> int:
         """I, inputs per time step of the network."""

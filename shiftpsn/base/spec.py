@@ -20,7 +20,7 @@ from typing import Any
 from .errors import SpecError
 from .ints import clog2 as _clog2
 from .ints import is_int as _is_int
-from .ints import pack_fields
+from .ints import SignedInputRange, pack_fields
 from .layers.psn import PsnLayer
 from .layers.registry import register
 from .names import VERILOG_KEYWORDS, is_verilog_name
@@ -57,7 +57,7 @@ def max_pipeline(order: int) -> int:
 
 @register
 @dataclass(frozen=True)
-class CoreSpec(PsnLayer, RegisterMap):
+class CoreSpec(PsnLayer, RegisterMap, SignedInputRange):
     """A validated core spec. Build one with :meth:`from_dict`, :meth:`load` or the constructor
     (keyword arguments; lists are converted to tuples and validated).
 
@@ -203,14 +203,6 @@ class CoreSpec(PsnLayer, RegisterMap):
     @property
     def acc_max(self) -> int:
         return (1 << (self.acc_width - 1)) - 1
-
-    @property
-    def input_min(self) -> int:
-        return -(1 << (self.input_width - 1))
-
-    @property
-    def input_max(self) -> int:
-        return (1 << (self.input_width - 1)) - 1
 
     @property
     def threshold_width(self) -> int:

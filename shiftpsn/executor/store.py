@@ -40,11 +40,9 @@ def plain(result):
 
 def file_digest(path: str | Path) -> str:
     """SHA-256 of a file's bytes: an input file enters a task's inputs by content, not by name."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from shiftpsn.base.ledger import sha256
+
+    return sha256(path)
 
 
 def array_digest(a) -> dict:

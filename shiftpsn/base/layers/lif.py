@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SpecError, StimulusError
-from ..ints import INT64_MAX, is_int, signed_width
+from ..ints import INT64_MAX, SignedInputRange, is_int, signed_width
 from ..names import is_verilog_name
 from .psn import PsnLayer
 from .registry import Layer, check_keys, register
@@ -62,7 +62,7 @@ MAX_MEMBRANE_WIDTH = 64
 
 @register
 @dataclass(frozen=True, eq=False, kw_only=True)
-class LifLayer(Layer):
+class LifLayer(Layer, SignedInputRange):
     """A lif neuron layer (module docstring). ``threshold`` becomes a tuple of Python ints; ``lanes``
     None resolves to C. Keyword-only; every argument is validated."""
 
@@ -125,14 +125,6 @@ class LifLayer(Layer):
     @property
     def out_features(self) -> int:
         return self.channels
-
-    @property
-    def input_min(self) -> int:
-        return -(1 << (self.input_width - 1))
-
-    @property
-    def input_max(self) -> int:
-        return (1 << (self.input_width - 1)) - 1
 
     @property
     def membrane_range(self) -> tuple[int, int]:
@@ -226,13 +218,8 @@ class LifLayer(Layer):
     check_input_range = PsnLayer.check_input_range
 
     # ----------------------------------------------------------------- hardware figures
-    def step_cycles(self, in_activity=None, *, input_width=None, arith="shift"):
-        """One beat per cycle: G = C / lanes cycles per time step, whatever the data."""
-        n = self.beats_per_step
-        if in_activity is None:
-            return n, n
-        cycles = np.full(np.shape(in_activity)[:-1], n, dtype=np.int64)
-        return cycles, cycles
+    #: One beat per cycle, ``beats_per_step`` = C / lanes cycles per time step, whatever the data.
+    step_cycles = PsnLayer.step_cycles
 
     def synops_per_step(self) -> int:
         """One membrane update per neuron and time step (its synapses are the dense layer's)."""
