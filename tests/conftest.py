@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHIFTPSN = str(Path(sys.executable).parent / "shiftpsn")
@@ -22,6 +23,15 @@ def assert_usage_error(proc: subprocess.CompletedProcess, *fragments: str) -> No
     assert len(err.splitlines()) == 1, f"expected one line, got: {proc.stderr!r}"
     for f in fragments:
         assert f in err, f"{f!r} not in {err!r}"
+
+
+def assert_equal(got, want, what):
+    """Whole arrays equal, else the first mismatch (index, got, expected) named."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
+    bad = np.argwhere(got != want)
+    assert not len(bad), f"{what}: first mismatch at {tuple(bad[0])}: got {got[tuple(bad[0])]}, " \
+                         f"expected {want[tuple(bad[0])]}"
 
 
 @pytest.fixture

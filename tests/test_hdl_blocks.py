@@ -28,7 +28,7 @@ from collections import deque
 
 import numpy as np
 import pytest
-from amaranth.hdl import ClockDomain, Const, Elaboratable, Module, Signal, signed
+from amaranth.hdl import ClockDomain, Const, Module, Signal, signed
 from amaranth.sim import Simulator
 
 from shiftpsn.base.spec import CoreSpec
@@ -36,24 +36,10 @@ from shiftpsn.hdl.adder_tree import PipelinedAdderTree, pipeline_cuts
 from shiftpsn.hdl.config import RuntimeWeights
 from shiftpsn.hdl.delay_line import DelayLine
 from shiftpsn.hdl.lane import ChannelLane
+from shiftpsn.hdl.simulator import _Harness  # the dut in a sync domain whose reset the bench drives
 
 
 # --------------------------------------------------------------------------------------------- helpers
-class _Harness(Elaboratable):
-    """``dut`` in an explicit ``sync`` domain whose synchronous reset the testbench drives."""
-
-    def __init__(self, dut):
-        self.dut = dut
-        self.rst = Signal()
-
-    def elaborate(self, platform):
-        m = Module()
-        m.domains.sync = sync = ClockDomain()
-        m.d.comb += sync.rst.eq(self.rst)
-        m.submodules.dut = self.dut
-        return m
-
-
 def _run(top, bench) -> None:
     sim = Simulator(top)
     sim.add_clock(1e-8)

@@ -14,13 +14,7 @@ from shiftpsn.base.network import NetworkSpec
 from shiftpsn.base.spec import CoreSpec
 from shiftpsn.golden.network import run_network
 
-
-def assert_equal(got, want, what):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
-    bad = np.argwhere(got != want)
-    assert not len(bad), f"{what}: first mismatch at {tuple(bad[0])}: got {got[tuple(bad[0])]}, " \
-                         f"expected {want[tuple(bad[0])]}"
+from conftest import assert_equal
 
 
 def test_registry_names_each_type_with_its_class_and_role():

@@ -18,13 +18,7 @@ from shiftpsn.base.testing import random_network_input
 from shiftpsn.base.testing_lif import random_lif, random_lif_network
 from shiftpsn.golden.network import run_network
 
-
-def assert_equal(got, want, what):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, f"{what}: shape {got.shape}, expected {want.shape}"
-    bad = np.argwhere(got != want)
-    assert not len(bad), f"{what}: first mismatch at {tuple(bad[0])}: got {got[tuple(bad[0])]}, " \
-                         f"expected {want[tuple(bad[0])]}"
+from conftest import assert_equal
 
 
 # ------------------------------------------------------------------ the independent reference (Python ints)
